@@ -1,0 +1,15 @@
+/* lethe registry.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "commands.h"
+
+#include <stdio.h>
+
+int
+lethe_cmd_registry(int argc, char **argv)
+{
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "lethe: 'registry' is not available in this build\n");
+  return 2;
+}

@@ -1,0 +1,15 @@
+/* lethe validate.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "commands.h"
+
+#include <stdio.h>
+
+int
+lethe_cmd_validate(int argc, char **argv)
+{
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "lethe: 'validate' is not available in this build\n");
+  return 2;
+}
