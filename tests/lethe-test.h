@@ -29,15 +29,15 @@ typedef struct {
 #f, f                                                                                          \
   }
 
-/* Asserts that a GError-returning call failed with @dom/@code and that its
+/* Asserts that a GError-returning call failed with @err_domain/@err_code and that its
  * message contains @needle; frees the error. */
-#define LETHE_ASSERT_ERROR(err, dom, code, needle)                                                 \
+#define LETHE_ASSERT_ERROR(err, err_domain, err_code, needle)                                      \
   do {                                                                                             \
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);                                                             \
-    if (!g_error_matches((err), (dom), (code)))                                                    \
+    if (!g_error_matches((err), (err_domain), (err_code)))                                         \
       fprintf(stderr, "\n  unexpected error (%s, %d): %s\n", g_quark_to_string((err)->domain),     \
               (err)->code, (err)->message);                                                        \
-    CU_ASSERT_TRUE(g_error_matches((err), (dom), (code)));                                         \
+    CU_ASSERT_TRUE(g_error_matches((err), (err_domain), (err_code)));                              \
     if (strstr((err)->message, (needle)) == NULL)                                                  \
       fprintf(stderr, "\n  message \"%s\" lacks \"%s\"\n", (err)->message, (needle));              \
     CU_ASSERT_PTR_NOT_NULL(strstr((err)->message, (needle)));                                      \

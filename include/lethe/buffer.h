@@ -71,6 +71,12 @@ gboolean lethe_buffer_is_read_only(const LetheBuffer *buffer);
 gboolean lethe_buffer_is_writable(const LetheBuffer *buffer);
 /** lethe_buffer_get_fd: the memfd of a %LETHE_BUFFER_MEMFD buffer, else -1. */
 int lethe_buffer_get_fd(const LetheBuffer *buffer);
+/**
+ * lethe_buffer_get_parent:
+ * Returns: (transfer none) (nullable): the buffer a %LETHE_BUFFER_SUB buffer
+ * is a window into, else %NULL.
+ */
+LetheBuffer *lethe_buffer_get_parent(const LetheBuffer *buffer);
 
 /**
  * LetheBufferPool:

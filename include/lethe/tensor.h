@@ -65,6 +65,26 @@ struct _LetheTensor {
 LetheTensor *lethe_tensor_new(LetheDType dtype, guint rank, const gint64 *shape);
 /** lethe_tensor_new_uninit: (transfer full) contiguous, contents undefined. */
 LetheTensor *lethe_tensor_new_uninit(LetheDType dtype, guint rank, const gint64 *shape);
+/**
+ * lethe_tensor_try_new:
+ * @zero: %TRUE to zero-fill
+ *
+ * Like lethe_tensor_new() for shapes that come from files or users: a
+ * negative extent, a rank above %LETHE_TENSOR_MAX_RANK or a size that does
+ * not fit in memory sets @error (%LETHE_ERROR_LIMIT or %LETHE_ERROR_INVALID)
+ * instead of aborting.
+ * Returns: (transfer full) (nullable)
+ */
+LetheTensor *lethe_tensor_try_new(LetheDType dtype, guint rank, const gint64 *shape, gboolean zero,
+                                  GError **error);
+/**
+ * lethe_shape_n_elements:
+ * Multiplies the extents of @shape, refusing negative extents and products
+ * whose byte size (times @elem_size) overflows.  Returns: %TRUE and
+ * @n_elements, or %FALSE with @error set.
+ */
+gboolean lethe_shape_n_elements(guint rank, const gint64 *shape, gsize elem_size,
+                                gint64 *n_elements, GError **error);
 /** lethe_tensor_new_1d/2d: shorthands for lethe_tensor_new(). */
 LetheTensor *lethe_tensor_new_1d(LetheDType dtype, gint64 n0);
 LetheTensor *lethe_tensor_new_2d(LetheDType dtype, gint64 n0, gint64 n1);
