@@ -56,8 +56,7 @@ parse_int(const LetheParamSpec *spec, const char *text, gint64 *out, GError **er
   if (!g_ascii_string_to_signed(text, 10, G_MININT64, G_MAXINT64, &v, NULL)) {
     if (has_range(spec))
       g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
-                  "'%s' is not an integer; use an integer in [%g, %g]", text, spec->min,
-                  spec->max);
+                  "'%s' is not an integer; use an integer in [%g, %g]", text, spec->min, spec->max);
     else
       g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID, "'%s' is not an integer", text);
     return FALSE;
@@ -104,8 +103,8 @@ parse_bool(const char *text, gboolean *out, GError **error)
       return TRUE;
     }
   }
-  g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
-              "'%s' is not a boolean; use true or false", text);
+  g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID, "'%s' is not a boolean; use true or false",
+              text);
   return FALSE;
 }
 

@@ -80,8 +80,7 @@ lethe_pipeline_to_dot(LethePipeline *pipeline)
     }
     g_string_append(out, "  ");
     append_quoted(out, node->name);
-    g_string_append_printf(out, " [label=\"{%s}\"%s];\n", label->str,
-                           type ? "" : ", color=red");
+    g_string_append_printf(out, " [label=\"{%s}\"%s];\n", label->str, type ? "" : ", color=red");
   }
 
   for (guint k = 0; k < pipeline->nodes->len; k++) {

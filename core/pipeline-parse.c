@@ -56,15 +56,14 @@ read_header_key(LethePipeline *pipeline, GKeyFile *kf, const LetheKeyfileLine *l
 }
 
 static void
-read_node_key(LethePipeline *pipeline, GKeyFile *kf, PipelineNode *node,
-              const LetheKeyfileLine *l)
+read_node_key(LethePipeline *pipeline, GKeyFile *kf, PipelineNode *node, const LetheKeyfileLine *l)
 {
   g_autoptr(GError) local = NULL;
   g_autofree char *value = g_key_file_get_string(kf, node->name, l->key, &local);
 
   if (!value) {
-    pipeline_add_problem(pipeline, pipeline->load_problems, l->line, node->name, node->type,
-                         NULL, "cannot read key '%s' of node '%s': %s", l->key, node->name,
+    pipeline_add_problem(pipeline, pipeline->load_problems, l->line, node->name, node->type, NULL,
+                         "cannot read key '%s' of node '%s': %s", l->key, node->name,
                          local->message);
     return;
   }
@@ -81,8 +80,8 @@ read_node_key(LethePipeline *pipeline, GKeyFile *kf, PipelineNode *node,
   PipelineEntry *previous = pipeline_node_find_entry(node, l->key);
   if (previous)
     pipeline_add_problem(pipeline, pipeline->load_problems, l->line, node->name, node->type,
-                         "keep one", "'%s' is set twice for node '%s' (first at line %d)",
-                         l->key, node->name, previous->line);
+                         "keep one", "'%s' is set twice for node '%s' (first at line %d)", l->key,
+                         node->name, previous->line);
   pipeline_node_set_entry(node, l->key, value, l->line);
 }
 
@@ -90,8 +89,8 @@ read_node_key(LethePipeline *pipeline, GKeyFile *kf, PipelineNode *node,
  * prefixes messages about unreadable text, as compilers do.  @origin is the
  * short name problems use ("at quickstart.lethe:17"). */
 static LethePipeline *
-parse(const char *data, gsize length, const char *path, const char *origin,
-      LetheRegistry *registry, GError **error)
+parse(const char *data, gsize length, const char *path, const char *origin, LetheRegistry *registry,
+      GError **error)
 {
   g_autoptr(LethePipeline) pipeline = NULL;
   g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -136,14 +135,13 @@ parse(const char *data, gsize length, const char *path, const char *origin,
       if (node) {
         pipeline_add_problem(pipeline, pipeline->load_problems, l->line, l->group, node->type,
                              "give each node its own name",
-                             "node '%s' is defined twice (first at line %d)", l->group,
-                             node->line);
+                             "node '%s' is defined twice (first at line %d)", l->group, node->line);
         continue;
       }
       if (!pipeline_name_is_valid(l->group))
         pipeline_add_problem(pipeline, pipeline->load_problems, l->line, l->group, NULL,
-                             "use letters, digits, '-' and '_' only",
-                             "invalid node name '%s'", l->group);
+                             "use letters, digits, '-' and '_' only", "invalid node name '%s'",
+                             l->group);
       node = pipeline_node_new(l->group, l->line);
       g_ptr_array_add(pipeline->nodes, node);
       g_hash_table_insert(pipeline->by_name, node->name, node);
@@ -186,8 +184,8 @@ lethe_pipeline_new_from_data(const char *data, gssize length, const char *origin
 {
   g_return_val_if_fail(data != NULL, NULL);
   g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-  return parse(data, length < 0 ? strlen(data) : (gsize)length, NULL,
-               origin ? origin : "pipeline", registry, error);
+  return parse(data, length < 0 ? strlen(data) : (gsize)length, NULL, origin ? origin : "pipeline",
+               registry, error);
 }
 
 LethePipeline *

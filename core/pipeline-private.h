@@ -19,39 +19,39 @@ typedef struct {
 
 typedef struct {
   char *name;
-  int line;      /* of its [group] header; 0 when built in code */
-  char *type;    /* the `plugin =` value; NULL when missing */
-  int type_line; /* of the `plugin =` key */
+  int line;           /* of its [group] header; 0 when built in code */
+  char *type;         /* the `plugin =` value; NULL when missing */
+  int type_line;      /* of the `plugin =` key */
   GPtrArray *entries; /* PipelineEntry, in file order, `plugin` excluded */
 
   /* Filled by pipeline_resolve(). */
-  const LetheNodeType *node_type;      /* NULL when unknown */
-  const LethePluginRecord *plugin;     /* who provides it */
+  const LetheNodeType *node_type;  /* NULL when unknown */
+  const LethePluginRecord *plugin; /* who provides it */
   guint n_inputs, n_outputs;
-  int *in_node;   /* per input port: upstream node (file order) or -1 */
-  int *in_port;   /* per input port: upstream output port */
-  int *in_line;   /* per input port: line of the reference */
-  guint topo;     /* position in topological order */
+  int *in_node; /* per input port: upstream node (file order) or -1 */
+  int *in_port; /* per input port: upstream output port */
+  int *in_line; /* per input port: line of the reference */
+  guint topo;   /* position in topological order */
 } PipelineNode;
 
 struct _LethePipeline {
   gatomicrefcount ref;
   LetheRegistry *registry;
-  char *path;     /* NULL when built in code or from data */
-  char *origin;   /* the name messages use for the file */
+  char *path;   /* NULL when built in code or from data */
+  char *origin; /* the name messages use for the file */
   char *name;
   char *base_dir;
   char *description;
   guint64 seed;
   int seed_line;
 
-  GPtrArray *nodes;       /* PipelineNode, in file order */
-  GHashTable *by_name;    /* name → PipelineNode (borrowed) */
+  GPtrArray *nodes;         /* PipelineNode, in file order */
+  GHashTable *by_name;      /* name → PipelineNode (borrowed) */
   GPtrArray *load_problems; /* LetheProblem found while reading the file */
 
   gboolean resolved;
   GPtrArray *resolve_problems; /* LetheProblem from the last resolution */
-  guint *order;   /* topological order: file-order indices */
+  guint *order;                /* topological order: file-order indices */
   guint n_links;
 };
 

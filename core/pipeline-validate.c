@@ -9,7 +9,6 @@
  */
 #include "pipeline-private.h"
 
-#include <lethe/schema.h>
 #include <string.h>
 
 static char *
@@ -88,11 +87,11 @@ resolve_reference(LethePipeline *pipeline, PipelineNode *node, guint port,
     g_autofree const char **names = g_new0(const char *, pipeline->nodes->len + 1);
     for (guint i = 0; i < pipeline->nodes->len; i++)
       names[i] = ((PipelineNode *)g_ptr_array_index(pipeline->nodes, i))->name;
-    g_autofree char *fix =
-        fix_suggest(target, names, "write the name of a node of this file, as 'NODE' or 'NODE.PORT'");
+    g_autofree char *fix = fix_suggest(
+        target, names, "write the name of a node of this file, as 'NODE' or 'NODE.PORT'");
     pipeline_add_problem(pipeline, problems, entry->line, node->name, node->type, fix,
-                         "input '%s' of node '%s' (%s) names unknown node '%s'", input,
-                         node->name, node->type, target);
+                         "input '%s' of node '%s' (%s) names unknown node '%s'", input, node->name,
+                         node->type, target);
     return;
   }
   if (!up->node_type)
@@ -107,9 +106,8 @@ resolve_reference(LethePipeline *pipeline, PipelineNode *node, guint port,
         g_ptr_array_add(names, (gpointer)p->name);
       g_ptr_array_add(names, NULL);
       g_autofree char *list = join_ports(up->node_type->outputs);
-      g_autofree char *otherwise =
-          *list ? g_strdup_printf("its output ports are: %s", list)
-                : g_strdup_printf("'%s' has no output ports", up->name);
+      g_autofree char *otherwise = *list ? g_strdup_printf("its output ports are: %s", list)
+                                         : g_strdup_printf("'%s' has no output ports", up->name);
       g_autofree char *fix = fix_suggest(port_name, (const char *const *)names->pdata, otherwise);
       pipeline_add_problem(pipeline, problems, entry->line, node->name, node->type, fix,
                            "input '%s' of node '%s' (%s) names unknown output port '%s' of "
@@ -165,11 +163,10 @@ resolve_entries(LethePipeline *pipeline, PipelineNode *node, GPtrArray *problems
       for (const LethePortSpec *p = type->inputs; p && p->name; p++)
         g_ptr_array_add(names, (gpointer)p->name);
       g_ptr_array_add(names, NULL);
-      g_autofree char *otherwise =
-          list->len ? g_strdup_printf("its parameters are: %s", list->str)
-                    : g_strdup_printf("'%s' takes no parameters", node->type);
-      g_autofree char *fix =
-          fix_suggest(entry->key, (const char *const *)names->pdata, otherwise);
+      g_autofree char *otherwise = list->len
+                                       ? g_strdup_printf("its parameters are: %s", list->str)
+                                       : g_strdup_printf("'%s' takes no parameters", node->type);
+      g_autofree char *fix = fix_suggest(entry->key, (const char *const *)names->pdata, otherwise);
       pipeline_add_problem(pipeline, problems, entry->line, node->name, node->type, fix,
                            "unknown parameter '%s' for node '%s' (%s)", entry->key, node->name,
                            node->type);
@@ -177,20 +174,20 @@ resolve_entries(LethePipeline *pipeline, PipelineNode *node, GPtrArray *problems
     }
     g_autoptr(GError) local = NULL;
     if (!lethe_param_parse_check(spec, entry->value, &local))
-      pipeline_add_problem(pipeline, problems, entry->line, node->name, node->type,
-                           local->message, "invalid value for parameter '%s' of node '%s' (%s)",
-                           entry->key, node->name, node->type);
+      pipeline_add_problem(pipeline, problems, entry->line, node->name, node->type, local->message,
+                           "invalid value for parameter '%s' of node '%s' (%s)", entry->key,
+                           node->name, node->type);
   }
 
   for (const LetheParamSpec *p = type->params; p && p->name; p++) {
     if (p->default_value || pipeline_node_find_entry(node, p->name))
       continue;
-    g_autofree char *fix = g_strdup_printf("add '%s = …' (%s%s%s)", p->name,
-                                           pipeline_param_type_phrase(p->type),
-                                           p->doc ? ": " : "", p->doc ? p->doc : "");
+    g_autofree char *fix =
+        g_strdup_printf("add '%s = …' (%s%s%s)", p->name, pipeline_param_type_phrase(p->type),
+                        p->doc ? ": " : "", p->doc ? p->doc : "");
     pipeline_add_problem(pipeline, problems, node->line, node->name, node->type, fix,
-                         "missing required parameter '%s' for node '%s' (%s)", p->name,
-                         node->name, node->type);
+                         "missing required parameter '%s' for node '%s' (%s)", p->name, node->name,
+                         node->type);
   }
 }
 
@@ -210,47 +207,6 @@ check_inputs_connected(LethePipeline *pipeline, PipelineNode *node, GPtrArray *p
     pipeline_add_problem(pipeline, problems, node->line, node->name, node->type, fix,
                          "input port '%s' of node '%s' (%s) is not connected", spec->name,
                          node->name, node->type);
-  }
-}
-
-static void
-check_link_schemas(LethePipeline *pipeline, PipelineNode *node, GPtrArray *problems)
-{
-  for (guint i = 0; i < node->n_inputs; i++) {
-    if (node->in_node[i] < 0)
-      continue;
-    PipelineNode *up = g_ptr_array_index(pipeline->nodes, node->in_node[i]);
-    const LethePortSpec *out = &up->node_type->outputs[node->in_port[i]];
-    const LethePortSpec *in = &node->node_type->inputs[i];
-    const char *produced = out->schema ? out->schema : "any";
-    const char *consumed = in->schema ? in->schema : "any";
-    g_autoptr(GError) local = NULL;
-    g_autofree char *difference = NULL;
-
-    /* Frames from an "any" port are checked when they are pushed. */
-    if (g_str_equal(produced, consumed) || g_str_equal(produced, "any") ||
-        g_str_equal(consumed, "any"))
-      continue;
-    const LetheSchema *ps = lethe_schema_lookup(produced, &local);
-    const LetheSchema *cs = ps ? lethe_schema_lookup(consumed, &local) : NULL;
-    if (!ps || !cs) {
-      pipeline_add_problem(pipeline, problems, node->in_line[i], node->name, node->type,
-                           "install the schema or set LETHE_SCHEMA_PATH",
-                           "cannot check link %s.%s → %s.%s: %s", up->name, out->name,
-                           node->name, in->name, local->message);
-      continue;
-    }
-    if (lethe_schema_link_compatible(ps, cs, &difference))
-      continue;
-    g_autofree char *fix =
-        g_strdup_printf("link '%s' to a port that gives '%s' frames", in->name, consumed);
-    pipeline_add_problem(pipeline, problems, node->in_line[i], node->name, node->type, fix,
-                         "schemas do not match on link %s.%s → %s.%s: node '%s' (%s) output "
-                         "'%s' gives '%s' frames, node '%s' (%s) input '%s' takes '%s' frames; "
-                         "first difference: %s",
-                         up->name, out->name, node->name, in->name, up->name, up->type,
-                         out->name, produced, node->name, node->type, in->name, consumed,
-                         difference ? difference : "(not given)");
   }
 }
 
@@ -324,20 +280,25 @@ order_nodes(LethePipeline *pipeline, GPtrArray *problems)
       known |= reported[g_array_index(walk, guint, k)];
     if (known)
       continue;
-    /* The walk went upstream: print it backwards, in the direction of flow. */
-    g_autoptr(GString) names = g_string_new(NULL);
-    guint first = n;
+    /* The walk went upstream: reversed, it follows the flow.  Start the
+     * message at the cycle's earliest node in the file. */
+    g_autoptr(GArray) cycle = g_array_new(FALSE, FALSE, sizeof(guint));
+    guint first = n, first_pos = 0;
     for (guint k = walk->len; k-- > (guint)seen_at[cur];) {
       guint idx = g_array_index(walk, guint, k);
       reported[idx] = TRUE;
-      first = MIN(first, idx);
-      g_string_append_printf(names, "%s → ",
+      if (idx < first) {
+        first = idx;
+        first_pos = cycle->len;
+      }
+      g_array_append_val(cycle, idx);
+    }
+    g_autoptr(GString) names = g_string_new(NULL);
+    for (guint k = 0; k <= cycle->len; k++) {
+      guint idx = g_array_index(cycle, guint, (first_pos + k) % cycle->len);
+      g_string_append_printf(names, "%s%s", k ? " → " : "",
                              ((PipelineNode *)g_ptr_array_index(pipeline->nodes, idx))->name);
     }
-    g_string_append(names,
-                    ((PipelineNode *)g_ptr_array_index(pipeline->nodes,
-                                                       g_array_index(walk, guint, walk->len - 1)))
-                        ->name);
     PipelineNode *at = g_ptr_array_index(pipeline->nodes, first);
     pipeline_add_problem(pipeline, problems, at->line, at->name, at->type,
                          "frames cannot flow back upstream; chain learners and unlearners "
@@ -377,7 +338,6 @@ pipeline_resolve(LethePipeline *pipeline)
     PipelineNode *node = g_ptr_array_index(pipeline->nodes, i);
     if (node->node_type) {
       check_inputs_connected(pipeline, node, problems);
-      check_link_schemas(pipeline, node, problems);
     }
   }
   order_nodes(pipeline, problems);

@@ -46,9 +46,8 @@ pipeline_where(const LethePipeline *pipeline, int line)
 }
 
 void
-pipeline_add_problem(const LethePipeline *pipeline, GPtrArray *problems, int line,
-                     const char *node, const char *plugin, const char *fix,
-                     const char *what_format, ...)
+pipeline_add_problem(const LethePipeline *pipeline, GPtrArray *problems, int line, const char *node,
+                     const char *plugin, const char *fix, const char *what_format, ...)
 {
   LetheProblem *problem = g_new0(LetheProblem, 1);
   g_autofree char *what = NULL;
@@ -380,8 +379,8 @@ lethe_pipeline_link(LethePipeline *pipeline, const char *from_node, const char *
       to->type ? lethe_registry_find_node_type(pipeline->registry, to->type, NULL) : NULL;
 
   if (from_port && from_type && lethe_node_type_find_output(from_type, from_port) < 0) {
-    g_set_error(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND,
-                "node '%s' (%s) has no output port '%s'", from_node, from->type, from_port);
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND, "node '%s' (%s) has no output port '%s'",
+                from_node, from->type, from_port);
     return FALSE;
   }
   if (!to_port) {
@@ -397,14 +396,14 @@ lethe_pipeline_link(LethePipeline *pipeline, const char *from_node, const char *
     }
     to_port = to_type->inputs[0].name;
   } else if (to_type && lethe_node_type_find_input(to_type, to_port) < 0) {
-    g_set_error(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND,
-                "node '%s' (%s) has no input port '%s'", to_node, to->type, to_port);
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND, "node '%s' (%s) has no input port '%s'",
+                to_node, to->type, to_port);
     return FALSE;
   }
   if (pipeline_node_find_entry(to, to_port)) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
-                "input port '%s' of node '%s' is already linked; an input takes one link",
-                to_port, to_node);
+                "input port '%s' of node '%s' is already linked; an input takes one link", to_port,
+                to_node);
     return FALSE;
   }
 
@@ -481,8 +480,8 @@ lethe_pipeline_override(LethePipeline *pipeline, const char *assignment, GError 
     if (!spec) {
       g_autofree char *hint = suggestion_for_param(type, param);
       g_set_error(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND,
-                  "override '%s': unknown parameter '%s' for node '%s' (%s)%s", assignment,
-                  param, node_name, node->type, hint);
+                  "override '%s': unknown parameter '%s' for node '%s' (%s)%s", assignment, param,
+                  node_name, node->type, hint);
       return FALSE;
     }
     if (!lethe_param_parse_check(spec, value, &local)) {
@@ -625,9 +624,8 @@ lethe_pipeline_node_param_value(const LethePipeline *pipeline, guint node, const
   g_autoptr(GError) local = NULL;
 
   if (!spec) {
-    g_set_error(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND,
-                "node '%s' (%s) has no parameter '%s'", n->name, n->type ? n->type : "?",
-                param);
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND, "node '%s' (%s) has no parameter '%s'",
+                n->name, n->type ? n->type : "?", param);
     return FALSE;
   }
   PipelineEntry *entry = pipeline_node_find_entry(n, param);
@@ -641,8 +639,8 @@ lethe_pipeline_node_param_value(const LethePipeline *pipeline, guint node, const
   }
   if (!lethe_param_value_parse(spec, text, pipeline->base_dir, value, &local)) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
-                "invalid value for parameter '%s' of node '%s' (%s)%s: %s", param, n->name,
-                n->type, where, local->message);
+                "invalid value for parameter '%s' of node '%s' (%s)%s: %s", param, n->name, n->type,
+                where, local->message);
     return FALSE;
   }
   return TRUE;

@@ -173,8 +173,8 @@ typedef struct {
  * comma-separated and may be empty.  On failure @error (%LETHE_ERROR_INVALID)
  * says what is wrong with the value, e.g. "'12' is out of range [1, 10]".
  */
-gboolean lethe_param_value_parse(const LetheParamSpec *spec, const char *text,
-                                 const char *base_dir, LetheParamValue *value, GError **error);
+gboolean lethe_param_value_parse(const LetheParamSpec *spec, const char *text, const char *base_dir,
+                                 LetheParamValue *value, GError **error);
 /** lethe_param_value_clear: frees what @value holds (not @value itself). */
 void lethe_param_value_clear(LetheParamValue *value);
 
@@ -202,8 +202,7 @@ int lethe_node_type_find_output(const LetheNodeType *type, const char *name);
  * unset, or when the value does not parse; @error then says where.
  */
 gboolean lethe_pipeline_node_param_value(const LethePipeline *pipeline, guint node,
-                                         const char *param, LetheParamValue *value,
-                                         GError **error);
+                                         const char *param, LetheParamValue *value, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LethePipeline, lethe_pipeline_unref)
 
