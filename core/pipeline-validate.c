@@ -9,6 +9,7 @@
  */
 #include "pipeline-private.h"
 
+#include <lethe/schema.h>
 #include <string.h>
 
 static char *
@@ -210,6 +211,47 @@ check_inputs_connected(LethePipeline *pipeline, PipelineNode *node, GPtrArray *p
   }
 }
 
+static void
+check_link_schemas(LethePipeline *pipeline, PipelineNode *node, GPtrArray *problems)
+{
+  for (guint i = 0; i < node->n_inputs; i++) {
+    if (node->in_node[i] < 0)
+      continue;
+    PipelineNode *up = g_ptr_array_index(pipeline->nodes, node->in_node[i]);
+    const LethePortSpec *out = &up->node_type->outputs[node->in_port[i]];
+    const LethePortSpec *in = &node->node_type->inputs[i];
+    const char *produced = out->schema ? out->schema : "any";
+    const char *consumed = in->schema ? in->schema : "any";
+    g_autoptr(GError) local = NULL;
+    g_autofree char *difference = NULL;
+
+    /* Frames from an "any" port are checked when they are pushed. */
+    if (g_str_equal(produced, consumed) || g_str_equal(produced, "any") ||
+        g_str_equal(consumed, "any"))
+      continue;
+    const LetheSchema *ps = lethe_schema_lookup(produced, &local);
+    const LetheSchema *cs = ps ? lethe_schema_lookup(consumed, &local) : NULL;
+    if (!ps || !cs) {
+      pipeline_add_problem(pipeline, problems, node->in_line[i], node->name, node->type,
+                           "install the schema or set LETHE_SCHEMA_PATH",
+                           "cannot check link %s.%s → %s.%s: %s", up->name, out->name, node->name,
+                           in->name, local->message);
+      continue;
+    }
+    if (lethe_schema_link_compatible(ps, cs, &difference))
+      continue;
+    g_autofree char *fix =
+        g_strdup_printf("link '%s' to a port that gives '%s' frames", in->name, consumed);
+    pipeline_add_problem(pipeline, problems, node->in_line[i], node->name, node->type, fix,
+                         "schemas do not match on link %s.%s → %s.%s: node '%s' (%s) output "
+                         "'%s' gives '%s' frames, node '%s' (%s) input '%s' takes '%s' frames; "
+                         "first difference: %s",
+                         up->name, out->name, node->name, in->name, up->name, up->type, out->name,
+                         produced, node->name, node->type, in->name, consumed,
+                         difference ? difference : "(not given)");
+  }
+}
+
 /* Kahn's algorithm, taking the earliest ready node in file order so the
  * order is stable.  Nodes left over are on or behind a cycle; each cycle
  * is reported once, naming its nodes in the direction frames would flow. */
@@ -338,6 +380,7 @@ pipeline_resolve(LethePipeline *pipeline)
     PipelineNode *node = g_ptr_array_index(pipeline->nodes, i);
     if (node->node_type) {
       check_inputs_connected(pipeline, node, problems);
+      check_link_schemas(pipeline, node, problems);
     }
   }
   order_nodes(pipeline, problems);

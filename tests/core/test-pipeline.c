@@ -473,6 +473,19 @@ test_pipeline_cycle_names_its_nodes(void)
 }
 
 static void
+test_pipeline_schema_mismatch_names_both_sides(void)
+{
+  g_autofree char *all = problems_of("[train]\nplugin = test-source\n"
+                                     "[report]\nplugin = test-evaluator\ndata = train\n"
+                                     "model = train\n");
+  ASSERT_CONTAINS(all, "t.lethe:6: schemas do not match on link train.data → report.model: "
+                       "node 'train' (test-source) output 'data' gives 'dataset' frames, node "
+                       "'report' (test-evaluator) input 'model' takes 'model' frames; first "
+                       "difference: ");
+  ASSERT_CONTAINS(all, "; link 'model' to a port that gives 'model' frames\n");
+}
+
+static void
 test_pipeline_every_problem_is_reported_in_line_order(void)
 {
   g_autoptr(LethePipeline) p = parse("[pipeline]\nsed = 1\n"
@@ -637,6 +650,7 @@ LETHE_TEST_MAIN("pipeline", LETHE_TEST(test_pipeline_builder_orders_nodes_topolo
                 LETHE_TEST(test_pipeline_unknown_references_suggest),
                 LETHE_TEST(test_pipeline_unconnected_input),
                 LETHE_TEST(test_pipeline_cycle_names_its_nodes),
+                LETHE_TEST(test_pipeline_schema_mismatch_names_both_sides),
                 LETHE_TEST(test_pipeline_every_problem_is_reported_in_line_order),
                 LETHE_TEST(test_pipeline_override_sets_and_checks),
                 LETHE_TEST(test_pipeline_param_values_parse_typed),
