@@ -193,6 +193,23 @@ lethe_frame_get_tensor(const LetheFrame *frame, const char *name)
   return i >= 0 ? g_array_index(frame->tensors, TensorEntry, i).tensor : NULL;
 }
 
+LetheTensor *
+lethe_frame_make_tensor_writable(LetheFrame *frame, const char *name)
+{
+  g_return_val_if_fail(frame != NULL && name != NULL, NULL);
+  g_return_val_if_fail(lethe_frame_is_writable(frame), NULL);
+
+  gint i = find_tensor(frame, name);
+  if (i < 0)
+    return NULL;
+  TensorEntry *e = &g_array_index(frame->tensors, TensorEntry, i);
+  if (!lethe_tensor_is_writable(e->tensor)) {
+    changed(frame);
+    e->tensor = lethe_tensor_make_writable(e->tensor); /* drops the shared reference */
+  }
+  return e->tensor;
+}
+
 gboolean
 lethe_frame_remove_tensor(LetheFrame *frame, const char *name)
 {

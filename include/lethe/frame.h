@@ -47,6 +47,17 @@ void lethe_frame_set_tensor(LetheFrame *frame, const char *name, LetheTensor *te
 void lethe_frame_take_tensor(LetheFrame *frame, const char *name, LetheTensor *tensor);
 /** lethe_frame_get_tensor: Returns: (transfer none) (nullable) */
 LetheTensor *lethe_frame_get_tensor(const LetheFrame *frame, const char *name);
+/**
+ * lethe_frame_make_tensor_writable:
+ *
+ * Makes the tensor called @name writable in place: when the frame holds the
+ * only reference to it and its buffer is writable it is returned as is,
+ * else it is replaced (same position) by a contiguous copy.  The frame must
+ * be writable.
+ * Returns: (transfer none) (nullable): the writable tensor, or %NULL when
+ * there is no tensor of that name.
+ */
+LetheTensor *lethe_frame_make_tensor_writable(LetheFrame *frame, const char *name);
 /** lethe_frame_remove_tensor: %TRUE if a tensor of that name was removed. */
 gboolean lethe_frame_remove_tensor(LetheFrame *frame, const char *name);
 guint lethe_frame_get_n_tensors(const LetheFrame *frame);

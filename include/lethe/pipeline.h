@@ -116,11 +116,93 @@ char *lethe_pipeline_to_dot(LethePipeline *pipeline);
 char *lethe_pipeline_to_keyfile(LethePipeline *pipeline);
 
 /**
+ * lethe_pipeline_get_base_dir:
+ * Returns: (transfer none): the folder relative %LETHE_PARAM_PATH values are
+ * resolved against: the pipeline file's folder, or the current folder for
+ * a pipeline built in code.
+ */
+const char *lethe_pipeline_get_base_dir(const LethePipeline *pipeline);
+/** lethe_pipeline_get_n_links: how many input ports are connected (valid pipelines). */
+guint lethe_pipeline_get_n_links(const LethePipeline *pipeline);
+/**
+ * lethe_pipeline_node_get_type:
+ * Returns: (transfer none) (nullable): the cached node type of @node, %NULL
+ * when the registry does not know it.
+ */
+const LetheNodeType *lethe_pipeline_node_get_type(const LethePipeline *pipeline, guint node);
+/** lethe_pipeline_find_node: the index of the node called @name, or -1. */
+int lethe_pipeline_find_node(const LethePipeline *pipeline, const char *name);
+
+/**
+ * LetheParamValue:
+ * @type: the #LetheParamType it was parsed as
+ * @b: %LETHE_PARAM_BOOL
+ * @i: %LETHE_PARAM_INT
+ * @d: %LETHE_PARAM_DOUBLE
+ * @s: %LETHE_PARAM_STRING, %LETHE_PARAM_ENUM and %LETHE_PARAM_PATH (a path
+ *   already resolved against the pipeline's folder); never %NULL
+ * @ints: %LETHE_PARAM_INT_LIST, @n values (%NULL when @n is 0)
+ * @doubles: %LETHE_PARAM_DOUBLE_LIST, @n values (%NULL when @n is 0)
+ * @n: the number of list elements
+ *
+ * One parsed, range-checked parameter value.  Release with
+ * lethe_param_value_clear().
+ */
+typedef struct {
+  LetheParamType type;
+  union {
+    gboolean b;
+    gint64 i;
+    double d;
+    char *s;
+    gint64 *ints;
+    double *doubles;
+  };
+  gsize n;
+} LetheParamValue;
+
+/**
+ * lethe_param_value_parse:
+ * @spec: what the value must be
+ * @text: the value as written in a pipeline file
+ * @base_dir: (nullable): folder that relative paths are resolved against
+ * @value: (out caller-allocates): the parsed value; untouched on failure
+ *
+ * Parses @text as a value of @spec: its type, range and choices.
+ * Booleans accept true/false, yes/no, on/off and 1/0; lists are
+ * comma-separated and may be empty.  On failure @error (%LETHE_ERROR_INVALID)
+ * says what is wrong with the value, e.g. "'12' is out of range [1, 10]".
+ */
+gboolean lethe_param_value_parse(const LetheParamSpec *spec, const char *text, const char *base_dir,
+                                 LetheParamValue *value, GError **error);
+/** lethe_param_value_clear: frees what @value holds (not @value itself). */
+void lethe_param_value_clear(LetheParamValue *value);
+
+/**
  * lethe_param_parse_check:
  * Parses @text as a value of @spec (type, range, choices); on failure
  * @error says what is wrong with the value, for use in a message.
  */
 gboolean lethe_param_parse_check(const LetheParamSpec *spec, const char *text, GError **error);
+/** lethe_param_find: (nullable) the spec called @name in @type's parameters. */
+const LetheParamSpec *lethe_param_find(const LetheNodeType *type, const char *name);
+/**
+ * lethe_node_type_find_input / lethe_node_type_find_output:
+ * Returns: the index of the port called @name, or -1.
+ */
+int lethe_node_type_find_input(const LetheNodeType *type, const char *name);
+int lethe_node_type_find_output(const LetheNodeType *type, const char *name);
+
+/**
+ * lethe_pipeline_node_param_value:
+ * @value: (out caller-allocates)
+ * Parses parameter @param of @node (its value or its default) into @value,
+ * resolving paths against lethe_pipeline_get_base_dir().  Fails when the
+ * node type does not declare @param, when the parameter is required and
+ * unset, or when the value does not parse; @error then says where.
+ */
+gboolean lethe_pipeline_node_param_value(const LethePipeline *pipeline, guint node,
+                                         const char *param, LetheParamValue *value, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LethePipeline, lethe_pipeline_unref)
 

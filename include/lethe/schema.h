@@ -41,6 +41,19 @@ gboolean lethe_schema_check_frame(const LetheSchema *schema, const LetheFrame *f
                                   GError **error);
 
 /**
+ * lethe_frame_check_schema_cached:
+ *
+ * Like lethe_schema_check_frame(), but remembers in @frame the last schema
+ * it was found valid for, so a frame fanned out to several ports of the
+ * same schema, or passed unchanged along a chain, is checked once.  Any
+ * change to the frame (tensors or metadata) forgets it.  Only schemas from
+ * lethe_schema_lookup() are remembered (they live as long as the process);
+ * others are checked every time.  Thread-safe for shared frames.
+ */
+gboolean lethe_frame_check_schema_cached(const LetheFrame *frame, const LetheSchema *schema,
+                                         GError **error);
+
+/**
  * lethe_schema_link_compatible:
  * @producer: schema of an output port
  * @consumer: schema of an input port
@@ -48,14 +61,19 @@ gboolean lethe_schema_check_frame(const LetheSchema *schema, const LetheFrame *f
  *   not match, described for a message ("tensor 'y': dtype i32 vs f32")
  *
  * Returns: %TRUE when every frame valid for @producer is valid for @consumer.
+ * A schema that accepts everything ("any") is compatible with every schema on
+ * either side: such links are checked frame by frame at run time.
  */
 gboolean lethe_schema_link_compatible(const LetheSchema *producer, const LetheSchema *consumer,
                                       char **difference);
 
 /**
  * lethe_schema_lookup:
- * Finds the schema called @name in `LETHE_SCHEMA_PATH` (':'-separated, searched
- * first) and the installed schemas folder.  Loaded once per process.
+ * Finds the schema called @name (file `NAME.schema`) in `LETHE_SCHEMA_PATH`
+ * (':'-separated, searched first), the installed schemas folder, then the
+ * schemas folder relative to where liblethe itself is installed.  Every
+ * folder is read once per process, at the first call (thread-safe); a file
+ * that fails to parse makes its name fail with the parse error.
  * Returns: (transfer none) the schema, or %NULL with @error set.
  */
 const LetheSchema *lethe_schema_lookup(const char *name, GError **error);

@@ -162,7 +162,32 @@ test_frame_set_meta_sinks_floating_values(void)
   g_variant_unref(v);
 }
 
-LETHE_TEST_MAIN("frame", LETHE_TEST(test_frame_keeps_tensor_order),
+static void
+test_frame_make_tensor_writable_copies_only_shared_tensors(void)
+{
+  LetheFrame *f = lethe_frame_new();
+  LetheTensor *own = lethe_tensor_new_1d(LETHE_DTYPE_F32, 4);
+  LetheTensor *shared = lethe_tensor_new_1d(LETHE_DTYPE_F32, 4);
+  lethe_frame_take_tensor(f, "own", own);
+  lethe_frame_set_tensor(f, "shared", shared); /* we keep a reference too */
+  lethe_frame_take_tensor(f, "last", lethe_tensor_new_1d(LETHE_DTYPE_U8, 1));
+  CU_ASSERT_PTR_EQUAL(lethe_frame_make_tensor_writable(f, "own"), own);
+  LetheTensor *w = lethe_frame_make_tensor_writable(f, "shared");
+  CU_ASSERT_PTR_NOT_EQUAL(w, shared);
+  CU_ASSERT_TRUE(lethe_tensor_is_writable(w));
+  lethe_tensor_f32(w)[0] = 3.0f;
+  CU_ASSERT_EQUAL(lethe_tensor_f32(shared)[0], 0.0f);
+  CU_ASSERT_EQUAL(lethe_tensor_get_refcount(shared), 1);
+  const char *name;
+  CU_ASSERT_PTR_EQUAL(lethe_frame_get_nth(f, 1, &name), w);
+  CU_ASSERT_STRING_EQUAL(name, "shared");
+  CU_ASSERT_PTR_NULL(lethe_frame_make_tensor_writable(f, "missing"));
+  lethe_tensor_unref(shared);
+  lethe_frame_unref(f);
+}
+
+LETHE_TEST_MAIN("frame", LETHE_TEST(test_frame_make_tensor_writable_copies_only_shared_tensors),
+                LETHE_TEST(test_frame_keeps_tensor_order),
                 LETHE_TEST(test_frame_holds_ten_thousand_tensors),
                 LETHE_TEST(test_frame_metadata_keeps_insertion_order),
                 LETHE_TEST(test_frame_make_writable_copies_when_shared),
