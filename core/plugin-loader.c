@@ -50,16 +50,18 @@ lethe_plugin_info_check(const LethePluginInfo *info, const char *path, GError **
   }
   if (info->abi_major != LETHE_ABI_MAJOR) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_PLUGIN,
-                "plugin '%s' was built for plugin ABI %u.%u but this Lethe has ABI %u.%u (the "
-                "major versions must be equal): rebuild it against this Lethe",
-                path, info->abi_major, info->abi_minor, LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
+                "plugin '%s' in '%s' was built for plugin ABI %u.%u but this Lethe has ABI "
+                "%u.%u (the major versions must be equal): rebuild it against this Lethe",
+                info->name ? info->name : "?", path, info->abi_major, info->abi_minor,
+                LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
     return FALSE;
   }
   if (info->abi_minor > LETHE_ABI_MINOR) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_PLUGIN,
-                "plugin '%s' was built for plugin ABI %u.%u, newer than this Lethe's ABI %u.%u: "
-                "upgrade Lethe or rebuild the plugin against this one",
-                path, info->abi_major, info->abi_minor, LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
+                "plugin '%s' in '%s' was built for plugin ABI %u.%u, newer than this Lethe's "
+                "ABI %u.%u: upgrade Lethe or rebuild the plugin against this one",
+                info->name ? info->name : "?", path, info->abi_major, info->abi_minor,
+                LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
     return FALSE;
   }
   if (info->name == NULL || info->name[0] == '\0') {

@@ -275,6 +275,7 @@ test_registry_reports_each_bad_plugin_with_its_reason(void)
   assert_contains(failure_of(r, "test-no-descriptor.so"),
                   "test-no-descriptor.so' is not a Lethe plugin: it does not export the symbol "
                   "lethe_plugin_v1");
+  assert_contains(failure_of(r, "test-abi-major.so"), "plugin 'test-abi-major' in '");
   assert_contains(failure_of(r, "test-abi-major.so"),
                   "test-abi-major.so' was built for plugin ABI 2.0 but this Lethe has ABI 1.0");
   assert_contains(failure_of(r, "test-abi-minor.so"),
@@ -421,7 +422,24 @@ test_registry_honours_the_allowlist(void)
   g_autoptr(LetheRegistry) allowed = registry_for(f.plugins);
   CU_ASSERT_EQUAL(lethe_registry_get_plugins(allowed)->len, 1);
   CU_ASSERT_EQUAL(lethe_registry_get_n_scanned(allowed), 0);
+
+  /* Without the scanner, an allowlist never lets an unknown file be opened
+   * here just to learn its name. */
+  g_autofree char *scanner = g_strdup(g_getenv("LETHE_SCANNER"));
+  g_autofree char *fresh = g_build_filename(f.root, "fresh.bin", NULL);
+  g_setenv("LETHE_SCANNER", "/nonexistent/lethe-plugin-scanner", TRUE);
+  g_setenv("LETHE_REGISTRY", fresh, TRUE);
+  g_autoptr(LetheRegistry) unscanned = registry_for(f.plugins);
+  g_setenv("LETHE_SCANNER", scanner, TRUE);
+  CU_ASSERT_EQUAL(lethe_registry_get_n_loaded(unscanned), 0);
+  CU_ASSERT_EQUAL(lethe_registry_get_plugins(unscanned)->len, 0);
+  assert_contains(failure_of(unscanned, "test-good.so"),
+                  "cannot be checked against LETHE_PLUGIN_ALLOWLIST without the plugin scanner");
   g_unsetenv("LETHE_PLUGIN_ALLOWLIST");
+
+  /* That refusal is not cached: without an allowlist the file is scanned. */
+  g_autoptr(LetheRegistry) later = registry_for(f.plugins);
+  CU_ASSERT_EQUAL(lethe_registry_get_plugins(later)->len, 1);
   fixture_teardown(&f);
 }
 
