@@ -160,6 +160,12 @@ lethe_param_value_parse(const LetheParamSpec *spec, const char *text, const char
   g_return_val_if_fail(value != NULL, FALSE);
   g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
+  /* GKeyFile keeps blanks at the end of a value; they are invisible in an
+   * editor, so only free text keeps them. */
+  g_autofree char *trimmed = NULL;
+  if (spec->type != LETHE_PARAM_STRING)
+    text = trimmed = g_strstrip(g_strdup(text));
+
   switch (spec->type) {
   case LETHE_PARAM_BOOL:
     if (!parse_bool(text, &v.b, error))

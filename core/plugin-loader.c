@@ -10,6 +10,7 @@
 #include "registry-private.h"
 
 #include <lethe/model.h>
+#include <string.h>
 #include <sys/stat.h>
 
 gboolean
@@ -50,16 +51,18 @@ lethe_plugin_info_check(const LethePluginInfo *info, const char *path, GError **
   }
   if (info->abi_major != LETHE_ABI_MAJOR) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_PLUGIN,
-                "plugin '%s' was built for plugin ABI %u.%u but this Lethe has ABI %u.%u (the "
-                "major versions must be equal): rebuild it against this Lethe",
-                path, info->abi_major, info->abi_minor, LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
+                "plugin '%s' in '%s' was built for plugin ABI %u.%u but this Lethe has ABI "
+                "%u.%u (the major versions must be equal): rebuild it against this Lethe",
+                info->name ? info->name : "?", path, info->abi_major, info->abi_minor,
+                LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
     return FALSE;
   }
   if (info->abi_minor > LETHE_ABI_MINOR) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_PLUGIN,
-                "plugin '%s' was built for plugin ABI %u.%u, newer than this Lethe's ABI %u.%u: "
-                "upgrade Lethe or rebuild the plugin against this one",
-                path, info->abi_major, info->abi_minor, LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
+                "plugin '%s' in '%s' was built for plugin ABI %u.%u, newer than this Lethe's "
+                "ABI %u.%u: upgrade Lethe or rebuild the plugin against this one",
+                info->name ? info->name : "?", path, info->abi_major, info->abi_minor,
+                LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
     return FALSE;
   }
   if (info->name == NULL || info->name[0] == '\0') {
@@ -114,10 +117,14 @@ lethe_plugin_open(const char *path, const LethePluginInfo **info_out, GError **e
    * is reported here, with its name. */
   GModule *module = g_module_open(path, G_MODULE_BIND_LOCAL);
   if (module == NULL) {
+    /* dlerror() text usually starts with the path again. */
+    const char *why = g_module_error();
+    if (g_str_has_prefix(why, path) && g_str_has_prefix(why + strlen(path), ": "))
+      why += strlen(path) + 2;
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_PLUGIN,
                 "cannot open plugin file '%s': %s (is it a shared object built for this system, "
                 "with all its libraries installed?)",
-                path, g_module_error());
+                path, why);
     return NULL;
   }
   if (!g_module_symbol(module, LETHE_PLUGIN_SYMBOL, (gpointer *)&get_info) || get_info == NULL) {

@@ -53,7 +53,8 @@ struct _LetheRegistry {
   GHashTable *opened;       /* path → const LethePluginInfo *, files dlopen()ed here */
   guint n_loaded;
   guint n_scanned;
-  char *scanner; /* NULL when missing: scan in process */
+  char *scanner;      /* NULL when missing: scan in process */
+  gboolean allowlist; /* LETHE_PLUGIN_ALLOWLIST is set */
 };
 
 /* ---- names of enums --------------------------------------------------- */
@@ -469,6 +470,17 @@ scan_file(LetheRegistry *registry, ScanState *state, const char *path)
   if (hit) {
     entry->failure = g_strdup(hit->failure);
     entry->meta = hit->meta ? g_variant_ref(hit->meta) : NULL;
+  } else if (!registry->scanner && registry->allowlist) {
+    /* The allowlist is checked against the name in the metadata: opening
+     * the file here to read it would already run its code.  Not cached. */
+    g_autofree char *why = g_strdup_printf(
+        "plugin file '%s' cannot be checked against LETHE_PLUGIN_ALLOWLIST without the plugin "
+        "scanner (install lethe-plugin-scanner or set LETHE_SCANNER)",
+        path);
+    lethe_cache_entry_free(entry);
+    record_set_failure(r, why);
+    add_record(registry, r);
+    return;
   } else {
     g_autoptr(GError) scan_error = NULL;
     entry->meta = lethe_registry_scan_file(registry, path, &scan_error);
@@ -548,7 +560,7 @@ scan_dir(LetheRegistry *registry, ScanState *state, const char *dir)
   state->dir = NULL;
   if (g_file_test(dir_cache, G_FILE_TEST_EXISTS)) {
     g_autoptr(GError) cache_error = NULL;
-    state->dir = lethe_registry_cache_read(dir_cache, &cache_error);
+    state->dir = lethe_registry_cache_read(dir_cache, TRUE, &cache_error);
     if (state->dir == NULL)
       g_debug("ignoring pre-generated cache: %s", cache_error->message);
   }
@@ -645,7 +657,7 @@ lethe_registry_new(const char *const *extra_paths, GError **error)
   g_autofree char *user_cache = lethe_registry_user_cache_path();
   ScanState state = {0};
   g_autoptr(GError) cache_error = NULL;
-  state.user = lethe_registry_cache_read(user_cache, &cache_error);
+  state.user = lethe_registry_cache_read(user_cache, FALSE, &cache_error);
   if (state.user == NULL) {
     g_debug("rebuilding the registry cache: %s", cache_error->message);
     state.user = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -654,6 +666,7 @@ lethe_registry_new(const char *const *extra_paths, GError **error)
     state.user_dirty = g_file_test(user_cache, G_FILE_TEST_EXISTS);
   }
   state.allowlist = read_allowlist();
+  registry->allowlist = state.allowlist != NULL;
 
   g_autoptr(GPtrArray) dirs = lethe_plugin_search_dirs(extra_paths);
   for (guint i = 0; i < dirs->len; i++)

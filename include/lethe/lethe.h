@@ -10,6 +10,7 @@
 #include <lethe/tensor.h>
 #include <lethe/frame.h>
 #include <lethe/schema.h>
+#include <lethe/safetensors.h>
 #include <lethe/plugin.h>
 #include <lethe/model.h>
 #include <lethe/registry.h>

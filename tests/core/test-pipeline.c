@@ -547,7 +547,7 @@ test_pipeline_param_values_parse_typed(void)
 {
   g_autoptr(LethePipeline) p = parse("[train]\nplugin = test-source\n"
                                      "[learn]\nplugin = test-learner\ninput = train\n"
-                                     "tasks = 5\nlr = 2.5e-1\nverbose = yes\n"
+                                     "tasks = 5  \nlr = 2.5e-1\nverbose = yes\t\n"
                                      "classes = 3, 1,4\ncheckpoint = sub/m.st\n");
   LetheParamValue v;
   g_autoptr(GError) error = NULL;
@@ -555,6 +555,11 @@ test_pipeline_param_values_parse_typed(void)
   CU_ASSERT_TRUE(lethe_pipeline_node_param_value(p, 1, "tasks", &v, &error));
   CU_ASSERT_EQUAL(v.type, LETHE_PARAM_INT);
   CU_ASSERT_EQUAL(v.i, 5);
+  /* Blanks after a value are invisible in an editor: ignored but in text. */
+  static const LetheParamSpec text = {.name = "t", .type = LETHE_PARAM_STRING};
+  CU_ASSERT_TRUE(lethe_param_value_parse(&text, " a b ", NULL, &v, &error));
+  CU_ASSERT_STRING_EQUAL(v.s, " a b ");
+  lethe_param_value_clear(&v);
   CU_ASSERT_TRUE(lethe_pipeline_node_param_value(p, 1, "lr", &v, &error));
   CU_ASSERT_DOUBLE_EQUAL(v.d, 0.25, 1e-15);
   CU_ASSERT_TRUE(lethe_pipeline_node_param_value(p, 1, "verbose", &v, &error));

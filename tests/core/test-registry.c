@@ -275,18 +275,20 @@ test_registry_reports_each_bad_plugin_with_its_reason(void)
   assert_contains(failure_of(r, "test-no-descriptor.so"),
                   "test-no-descriptor.so' is not a Lethe plugin: it does not export the symbol "
                   "lethe_plugin_v1");
+  assert_contains(failure_of(r, "test-abi-major.so"), "plugin 'test-abi-major' in '");
   assert_contains(failure_of(r, "test-abi-major.so"),
                   "test-abi-major.so' was built for plugin ABI 2.0 but this Lethe has ABI 1.0");
   assert_contains(failure_of(r, "test-abi-minor.so"),
                   "test-abi-minor.so' was built for plugin ABI 1.1, newer than this Lethe's ABI "
                   "1.0");
-  assert_contains(failure_of(r, "test-unresolved.so"), "cannot open plugin file '");
   assert_contains(failure_of(r, "test-unresolved.so"),
-                  "undefined symbol: lethe_test_symbol_nobody_defines");
+                  "test-unresolved.so': undefined symbol: lethe_test_symbol_nobody_defines");
+  assert_contains(failure_of(r, "test-unresolved.so"), "cannot open plugin file '");
   assert_contains(failure_of(r, "test-crash.so"),
                   "test-crash.so' crashed while loading (signal 6, Aborted)");
   assert_contains(failure_of(r, "notes.so"), "cannot open plugin file '");
-  assert_contains(failure_of(r, "notes.so"), "notes.so");
+  assert_contains(failure_of(r, "notes.so"), "notes.so': ");
+  assert_contains(failure_of(r, "notes.so"), "is it a shared object built for this system");
   CU_ASSERT_PTR_NULL(lethe_registry_find_node_type(r, "test-abi-major-node", NULL));
   fixture_teardown(&f);
 }
@@ -347,9 +349,28 @@ test_registry_rebuilds_a_corrupt_or_foreign_cache(void)
     CU_ASSERT_EQUAL(lethe_registry_get_n_scanned(r), 1);
     /* Rewritten: the next registry finds everything in it. */
     g_autoptr(GError) error = NULL;
-    g_autoptr(GHashTable) table = lethe_registry_cache_read(f.cache, &error);
+    g_autoptr(GHashTable) table = lethe_registry_cache_read(f.cache, FALSE, &error);
     LETHE_ASSERT_NO_ERROR(error);
     CU_ASSERT_EQUAL(g_hash_table_size(table), 1);
+  }
+
+  /* A cache written by another liblethe (here: another identity string of
+   * the same length) is valid but ignored. */
+  {
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_file_get_contents(f.cache, &data, &len, NULL);
+    char *id = memmem(data, len, "lethe ", 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+    id[0] = 'L';
+    g_file_set_contents(f.cache, data, (gssize)len, NULL);
+    g_autoptr(GError) error = NULL;
+    CU_ASSERT_PTR_NULL(lethe_registry_cache_read(f.cache, FALSE, &error));
+    LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_PARSE, "written by another liblethe (Lethe");
+    g_autoptr(LetheRegistry) r = registry_for(f.plugins);
+    CU_ASSERT_EQUAL(lethe_registry_get_n_scanned(r), 1);
+    g_autoptr(GHashTable) table = lethe_registry_cache_read(f.cache, FALSE, &error);
+    LETHE_ASSERT_NO_ERROR(error);
   }
 
   /* Flipping any single byte never crashes the parser. */
@@ -361,7 +382,7 @@ test_registry_rebuilds_a_corrupt_or_foreign_cache(void)
     copy[i] ^= 0x5a;
     g_autoptr(GBytes) bytes = g_bytes_new(copy, length);
     g_autoptr(GError) error = NULL;
-    g_autoptr(GHashTable) table = lethe_registry_cache_parse(bytes, f.plugins, &error);
+    g_autoptr(GHashTable) table = lethe_registry_cache_parse(bytes, f.plugins, NULL, &error);
     CU_ASSERT_TRUE((table == NULL) == (error != NULL));
   }
   fixture_teardown(&f);
@@ -421,7 +442,24 @@ test_registry_honours_the_allowlist(void)
   g_autoptr(LetheRegistry) allowed = registry_for(f.plugins);
   CU_ASSERT_EQUAL(lethe_registry_get_plugins(allowed)->len, 1);
   CU_ASSERT_EQUAL(lethe_registry_get_n_scanned(allowed), 0);
+
+  /* Without the scanner, an allowlist never lets an unknown file be opened
+   * here just to learn its name. */
+  g_autofree char *scanner = g_strdup(g_getenv("LETHE_SCANNER"));
+  g_autofree char *fresh = g_build_filename(f.root, "fresh.bin", NULL);
+  g_setenv("LETHE_SCANNER", "/nonexistent/lethe-plugin-scanner", TRUE);
+  g_setenv("LETHE_REGISTRY", fresh, TRUE);
+  g_autoptr(LetheRegistry) unscanned = registry_for(f.plugins);
+  g_setenv("LETHE_SCANNER", scanner, TRUE);
+  CU_ASSERT_EQUAL(lethe_registry_get_n_loaded(unscanned), 0);
+  CU_ASSERT_EQUAL(lethe_registry_get_plugins(unscanned)->len, 0);
+  assert_contains(failure_of(unscanned, "test-good.so"),
+                  "cannot be checked against LETHE_PLUGIN_ALLOWLIST without the plugin scanner");
   g_unsetenv("LETHE_PLUGIN_ALLOWLIST");
+
+  /* That refusal is not cached: without an allowlist the file is scanned. */
+  g_autoptr(LetheRegistry) later = registry_for(f.plugins);
+  CU_ASSERT_EQUAL(lethe_registry_get_plugins(later)->len, 1);
   fixture_teardown(&f);
 }
 
