@@ -415,6 +415,15 @@ lethe_sequential_forward(LetheSequential *seq, LetheTape *tape, LetheVar *x, gbo
 
 /* ---- helpers on whole tensors ---- */
 
+/* Moves the tape's error into @error after an op returned NULL; always FALSE. */
+static gboolean
+tape_failed(LetheTape *tape, GError **error)
+{
+  if (lethe_tape_check(tape, error))
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_FAILED, "the forward pass returned no output");
+  return FALSE;
+}
+
 static gboolean
 check_x(LetheSequential *seq, LetheTensor *x, GError **error)
 {
@@ -474,7 +483,8 @@ lethe_sequential_predict(LetheSequential *seq, LetheTensor *x, gint64 batch, GEr
     const gint64 nb = MIN(batch, n - s);
     lethe_tape_reset(tape);
     LetheVar *y = lethe_sequential_forward(seq, tape, rows_var(tape, xc, s, nb), FALSE);
-    if (!y || !lethe_tape_check(tape, error)) {
+    if (!y) {
+      tape_failed(tape, error);
       lethe_tape_set_grad_enabled(tape, TRUE);
       g_clear_pointer(&out, lethe_tensor_unref);
       return NULL;
@@ -505,7 +515,7 @@ chunk_loss_grad(LetheSequential *seq, LetheTensor *x, const gint32 *y, gint64 s,
   LetheVar *out = lethe_sequential_forward(seq, tape, rows_var(tape, x, s, nb), FALSE);
   LetheVar *l = lethe_op_cross_entropy(tape, out, y + s, 0.0);
   if (!l)
-    return lethe_tape_check(tape, error);
+    return tape_failed(tape, error);
   *loss = lethe_var_get(l, 0);
   const float seed_f = (float)weight;
   return lethe_tape_backward_from(tape, l, &seed_f, error);
@@ -697,7 +707,7 @@ lethe_sequential_train_epoch(LetheSequential *seq, LetheOptimizer *opt, LetheTen
     LetheVar *out = lethe_sequential_forward(seq, tape, xb, TRUE);
     LetheVar *loss = lethe_op_cross_entropy(tape, out, yb, 0.0);
     if (!loss) {
-      ok = lethe_tape_check(tape, error);
+      ok = tape_failed(tape, error);
       break;
     }
     const double lv = lethe_var_get(loss, 0);
