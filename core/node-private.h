@@ -136,6 +136,8 @@ void lethe_graph_set_queue_size(LetheGraph *graph, guint frames);
 void lethe_graph_set_metric_func(LetheGraph *graph, LetheGraphMetricFunc func, gpointer data);
 /* Called (from the node's thread) when a node has flushed and sent EOS. */
 void lethe_graph_set_finished_func(LetheGraph *graph, LetheGraphNodeFunc func, gpointer data);
+/* Called (from the node's thread) when a node reports progress. */
+void lethe_graph_set_progress_func(LetheGraph *graph, LetheGraphNodeFunc func, gpointer data);
 /* Takes ownership of @node. */
 void lethe_graph_add(LetheGraph *graph, LetheNode *node);
 guint lethe_graph_get_n_nodes(LetheGraph *graph);
@@ -166,6 +168,7 @@ gboolean lethe_graph_fire_source(LetheGraph *graph, LetheNode *node, GError **er
 
 /* Node API back-ends. */
 gboolean lethe_graph_push(LetheNode *node, guint port, LetheFrame *frame);
+void lethe_graph_progress(LetheNode *node);
 void lethe_graph_metric(LetheNode *node, const char *name, gint64 step, double value,
                         const char *value_json);
 

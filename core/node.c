@@ -344,6 +344,7 @@ lethe_node_progress(LetheNode *node, const char *what, double fraction)
     node->progress_us = g_get_monotonic_time();
   node->progress_fraction = fraction > 1 ? 1 : fraction;
   g_mutex_unlock(&node->progress_lock);
+  lethe_graph_progress(node);
 }
 
 void

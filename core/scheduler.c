@@ -60,6 +60,8 @@ struct _LetheGraph {
   gpointer metric_data;
   LetheGraphNodeFunc finished_fn;
   gpointer finished_data;
+  LetheGraphNodeFunc progress_fn;
+  gpointer progress_data;
 
   gint active_threads; /* atomic: threads executing node code now */
 };
@@ -150,6 +152,21 @@ lethe_graph_set_finished_func(LetheGraph *g, LetheGraphNodeFunc func, gpointer d
 {
   g->finished_fn = func;
   g->finished_data = data;
+}
+
+void
+lethe_graph_set_progress_func(LetheGraph *g, LetheGraphNodeFunc func, gpointer data)
+{
+  g->progress_fn = func;
+  g->progress_data = data;
+}
+
+void
+lethe_graph_progress(LetheNode *n)
+{
+  LetheGraph *g = n->graph;
+  if (g && g->progress_fn)
+    g->progress_fn(n, g->progress_data);
 }
 
 void
