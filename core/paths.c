@@ -4,6 +4,8 @@
 #include "registry-private.h"
 
 #include <dlfcn.h>
+#include <lethe/version.h>
+#include <sys/stat.h>
 
 #ifndef LETHE_PLUGINSDIR
 #define LETHE_PLUGINSDIR "/usr/local/lib/lethe-1/plugins"
@@ -26,6 +28,22 @@ lethe_library_dir(void)
     return NULL;
   g_autofree char *file = g_canonicalize_filename(dl.dli_fname, NULL);
   return g_path_get_dirname(file);
+}
+
+char *
+lethe_core_identity(gboolean strict)
+{
+  Dl_info dl;
+  struct stat st;
+  GString *id = g_string_new(NULL);
+
+  g_string_printf(id, "lethe %s abi %d.%d", LETHE_VERSION, LETHE_ABI_MAJOR, LETHE_ABI_MINOR);
+  if (strict && dladdr((const void *)lethe_core_identity, &dl) != 0 && dl.dli_fname &&
+      stat(dl.dli_fname, &st) == 0)
+    g_string_append_printf(id, " size %" G_GUINT64_FORMAT " mtime %" G_GINT64_FORMAT ".%09ld",
+                           (guint64)st.st_size, (gint64)st.st_mtim.tv_sec,
+                           (long)st.st_mtim.tv_nsec);
+  return g_string_free(id, FALSE);
 }
 
 static void

@@ -3,8 +3,11 @@
  *
  * Layout: a 16-byte header (magic "LETHEREG", a format version and a
  * byte-order mark, both native 32-bit integers), then one serialized
- * GVariant of type a(sttts m<plugin>): per file its path, size, mtime in
- * nanoseconds, inode, failure reason ("" when usable) and metadata.  The
+ * GVariant of type (s a(sttts m<plugin>)): the identity of the liblethe
+ * that wrote it (lethe_core_identity()), then per file its path, size,
+ * mtime in nanoseconds, inode, failure reason ("" when usable) and
+ * metadata.  A new liblethe may resolve symbols an old one lacked, so a
+ * cache written by another one is ignored.  The
  * file comes from disk, so it is treated as hostile: anything that does not
  * match exactly (another version, another byte order, a GVariant not in
  * normal form, an entry with impossible values) makes the whole file count
@@ -16,13 +19,13 @@
 #include <string.h>
 
 #define CACHE_MAGIC       "LETHEREG"
-#define CACHE_VERSION     1u
+#define CACHE_VERSION     2u
 #define CACHE_BYTE_ORDER  0x01020304u
 #define CACHE_HEADER_SIZE 16
 #define CACHE_ENTRY                                                                                \
   "(sttts"                                                                                         \
   "m" LETHE_PLUGIN_VARIANT ")"
-#define CACHE_VARIANT "a" CACHE_ENTRY
+#define CACHE_VARIANT "(sa" CACHE_ENTRY ")"
 
 void
 lethe_cache_entry_free(LetheCacheEntry *entry)
@@ -43,7 +46,8 @@ corrupt(GError **error, const char *why)
 }
 
 GHashTable *
-lethe_registry_cache_parse(GBytes *bytes, const char *base_dir, GError **error)
+lethe_registry_cache_parse(GBytes *bytes, const char *base_dir, const char *identity,
+                           GError **error)
 {
   gsize length = 0;
   const guint8 *data = g_bytes_get_data(bytes, &length);
@@ -77,6 +81,16 @@ lethe_registry_cache_parse(GBytes *bytes, const char *base_dir, GError **error)
     return NULL;
   }
 
+  g_autoptr(GVariant) list = NULL;
+  const char *writer;
+  g_variant_get(v, "(&s@a" CACHE_ENTRY ")", &writer, &list);
+  if (identity && !g_str_equal(writer, identity)) {
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_PARSE,
+                "registry cache is unusable: written by another liblethe (%s, this is %s)", writer,
+                identity);
+    return NULL;
+  }
+
   g_autoptr(GHashTable) table =
       g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)lethe_cache_entry_free);
   GVariantIter iter;
@@ -84,7 +98,7 @@ lethe_registry_cache_parse(GBytes *bytes, const char *base_dir, GError **error)
   guint64 size, mtime, inode;
   GVariant *meta;
 
-  g_variant_iter_init(&iter, v);
+  g_variant_iter_init(&iter, list);
   while (g_variant_iter_next(&iter, "(&sttt&sm@" LETHE_PLUGIN_VARIANT ")", &path, &size, &mtime,
                              &inode, &failure, &meta)) {
     g_autoptr(LetheCacheEntry) e = g_new0(LetheCacheEntry, 1);
@@ -112,7 +126,7 @@ lethe_registry_cache_parse(GBytes *bytes, const char *base_dir, GError **error)
 }
 
 GHashTable *
-lethe_registry_cache_read(const char *file, GError **error)
+lethe_registry_cache_read(const char *file, gboolean relocatable, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize length = 0;
@@ -122,7 +136,8 @@ lethe_registry_cache_read(const char *file, GError **error)
   g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&contents), length);
   g_autofree char *dir = g_path_get_dirname(file);
   g_autoptr(GError) local = NULL;
-  GHashTable *table = lethe_registry_cache_parse(bytes, dir, &local);
+  g_autofree char *identity = lethe_core_identity(!relocatable);
+  GHashTable *table = lethe_registry_cache_parse(bytes, dir, identity, &local);
   if (table == NULL) {
     g_set_error(error, local->domain, local->code, "%s: %s", file, local->message);
     return NULL;
@@ -136,7 +151,7 @@ lethe_registry_cache_write(const char *file, GPtrArray *entries, gboolean relati
   g_autofree char *dir = g_path_get_dirname(file);
   GVariantBuilder b;
 
-  g_variant_builder_init(&b, G_VARIANT_TYPE(CACHE_VARIANT));
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a" CACHE_ENTRY));
   for (guint i = 0; i < entries->len; i++) {
     const LetheCacheEntry *e = g_ptr_array_index(entries, i);
     const char *path = e->path;
@@ -153,7 +168,9 @@ lethe_registry_cache_write(const char *file, GPtrArray *entries, gboolean relati
                           inode, e->failure ? e->failure : "",
                           g_variant_new_maybe(G_VARIANT_TYPE(LETHE_PLUGIN_VARIANT), e->meta));
   }
-  g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_builder_end(&b));
+  g_autofree char *identity = lethe_core_identity(!relative);
+  g_autoptr(GVariant) v = g_variant_ref_sink(
+      g_variant_new("(s@a" CACHE_ENTRY ")", identity, g_variant_builder_end(&b)));
 
   gsize body = g_variant_get_size(v);
   g_autofree guint8 *data = g_malloc(CACHE_HEADER_SIZE + body);

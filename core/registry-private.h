@@ -58,14 +58,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LetheCacheEntry, lethe_cache_entry_free)
 
 /* Reads @file.  Returns a table path → LetheCacheEntry with relative paths
  * made absolute against @file's folder, or NULL (with @error) when the file
- * is missing, corrupt, foreign or of another format version. */
-GHashTable *lethe_registry_cache_read(const char *file, GError **error);
+ * is missing, corrupt, foreign, of another format version or written by
+ * another liblethe (for a @relocatable, pre-generated cache: by another
+ * version of it). */
+GHashTable *lethe_registry_cache_read(const char *file, gboolean relocatable, GError **error);
 /* Writes @entries (LetheCacheEntry) atomically; entries under @file's folder
  * are stored relative to it when @relative is set. */
 gboolean lethe_registry_cache_write(const char *file, GPtrArray *entries, gboolean relative,
                                     GError **error);
 /* Serialized form, for the fuzz target and tests. */
-GHashTable *lethe_registry_cache_parse(GBytes *bytes, const char *base_dir, GError **error);
+GHashTable *lethe_registry_cache_parse(GBytes *bytes, const char *base_dir, const char *identity,
+                                       GError **error);
 
 /* ---- paths.c -------------------------------------------------------- */
 
@@ -77,6 +80,11 @@ char *lethe_registry_user_cache_path(void);
 char *lethe_plugin_scanner_path(void);
 /* the folder liblethe was loaded from, or NULL */
 char *lethe_library_dir(void);
+/* Who writes a cache: the version and plugin ABI of liblethe and, when
+ * @strict, the size and mtime of the liblethe file itself, so rebuilding
+ * or upgrading it invalidates the per-user cache (a plugin that failed on
+ * a missing symbol may load now). */
+char *lethe_core_identity(gboolean strict);
 
 /* ---- registry.c ----------------------------------------------------- */
 

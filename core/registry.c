@@ -560,7 +560,7 @@ scan_dir(LetheRegistry *registry, ScanState *state, const char *dir)
   state->dir = NULL;
   if (g_file_test(dir_cache, G_FILE_TEST_EXISTS)) {
     g_autoptr(GError) cache_error = NULL;
-    state->dir = lethe_registry_cache_read(dir_cache, &cache_error);
+    state->dir = lethe_registry_cache_read(dir_cache, TRUE, &cache_error);
     if (state->dir == NULL)
       g_debug("ignoring pre-generated cache: %s", cache_error->message);
   }
@@ -657,7 +657,7 @@ lethe_registry_new(const char *const *extra_paths, GError **error)
   g_autofree char *user_cache = lethe_registry_user_cache_path();
   ScanState state = {0};
   g_autoptr(GError) cache_error = NULL;
-  state.user = lethe_registry_cache_read(user_cache, &cache_error);
+  state.user = lethe_registry_cache_read(user_cache, FALSE, &cache_error);
   if (state.user == NULL) {
     g_debug("rebuilding the registry cache: %s", cache_error->message);
     state.user = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,

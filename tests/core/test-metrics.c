@@ -8,6 +8,8 @@
 
 #include <lethe/error.h>
 #include <lethe/metrics.h>
+#include <lethe/nn-rng.h>
+#include <lethe/nn-stats.h>
 
 #include "lethe-test.h"
 
@@ -203,6 +205,32 @@ test_roc_auc_counts_pairs_and_half_ties(void)
 }
 
 static void
+test_roc_auc_agrees_with_nn_stats(void)
+{
+  /* Two independent implementations of the same statistic, on scores with
+   * many ties (rounded to tenths). */
+  double pos[150], neg[100], all[250];
+  gint32 labels[250];
+  LetheRng rng;
+  lethe_rng_init(&rng, 11);
+  for (int i = 0; i < 250; i++) {
+    double v = round(10.0 * (lethe_rng_normal(&rng) + (i < 150 ? 0.7 : 0.0))) / 10.0;
+    if (i < 150)
+      pos[i] = v;
+    else
+      neg[i - 150] = v;
+    all[i] = v;
+    labels[i] = i < 150;
+  }
+  GError *error = NULL;
+  double reference = lethe_roc_auc_f64(all, labels, 250, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  double auc = lethe_metrics_roc_auc(pos, 150, neg, 100);
+  CU_ASSERT_DOUBLE_EQUAL(auc, reference, 1e-12);
+  CU_ASSERT_TRUE(auc > 0.6 && auc < 0.9);
+}
+
+static void
 test_best_threshold_accuracy_is_balanced(void)
 {
   const double hi[2] = {3, 4}, lo[2] = {1, 2};
@@ -345,6 +373,7 @@ LETHE_TEST_MAIN("metrics", LETHE_TEST(test_avg_acc_is_mean_of_last_row),
                 LETHE_TEST(test_accuracy_with_and_without_task_mask),
                 LETHE_TEST(test_entropies_and_losses),
                 LETHE_TEST(test_roc_auc_counts_pairs_and_half_ties),
+                LETHE_TEST(test_roc_auc_agrees_with_nn_stats),
                 LETHE_TEST(test_best_threshold_accuracy_is_balanced),
                 LETHE_TEST(test_mia_loss_low_loss_means_member),
                 LETHE_TEST(test_mia_entropy_boundary_is_midpoint_of_mirrored_sets),

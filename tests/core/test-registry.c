@@ -281,13 +281,14 @@ test_registry_reports_each_bad_plugin_with_its_reason(void)
   assert_contains(failure_of(r, "test-abi-minor.so"),
                   "test-abi-minor.so' was built for plugin ABI 1.1, newer than this Lethe's ABI "
                   "1.0");
-  assert_contains(failure_of(r, "test-unresolved.so"), "cannot open plugin file '");
   assert_contains(failure_of(r, "test-unresolved.so"),
-                  "undefined symbol: lethe_test_symbol_nobody_defines");
+                  "test-unresolved.so': undefined symbol: lethe_test_symbol_nobody_defines");
+  assert_contains(failure_of(r, "test-unresolved.so"), "cannot open plugin file '");
   assert_contains(failure_of(r, "test-crash.so"),
                   "test-crash.so' crashed while loading (signal 6, Aborted)");
   assert_contains(failure_of(r, "notes.so"), "cannot open plugin file '");
-  assert_contains(failure_of(r, "notes.so"), "notes.so");
+  assert_contains(failure_of(r, "notes.so"), "notes.so': ");
+  assert_contains(failure_of(r, "notes.so"), "is it a shared object built for this system");
   CU_ASSERT_PTR_NULL(lethe_registry_find_node_type(r, "test-abi-major-node", NULL));
   fixture_teardown(&f);
 }
@@ -348,9 +349,28 @@ test_registry_rebuilds_a_corrupt_or_foreign_cache(void)
     CU_ASSERT_EQUAL(lethe_registry_get_n_scanned(r), 1);
     /* Rewritten: the next registry finds everything in it. */
     g_autoptr(GError) error = NULL;
-    g_autoptr(GHashTable) table = lethe_registry_cache_read(f.cache, &error);
+    g_autoptr(GHashTable) table = lethe_registry_cache_read(f.cache, FALSE, &error);
     LETHE_ASSERT_NO_ERROR(error);
     CU_ASSERT_EQUAL(g_hash_table_size(table), 1);
+  }
+
+  /* A cache written by another liblethe (here: another identity string of
+   * the same length) is valid but ignored. */
+  {
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_file_get_contents(f.cache, &data, &len, NULL);
+    char *id = memmem(data, len, "lethe ", 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(id);
+    id[0] = 'L';
+    g_file_set_contents(f.cache, data, (gssize)len, NULL);
+    g_autoptr(GError) error = NULL;
+    CU_ASSERT_PTR_NULL(lethe_registry_cache_read(f.cache, FALSE, &error));
+    LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_PARSE, "written by another liblethe (Lethe");
+    g_autoptr(LetheRegistry) r = registry_for(f.plugins);
+    CU_ASSERT_EQUAL(lethe_registry_get_n_scanned(r), 1);
+    g_autoptr(GHashTable) table = lethe_registry_cache_read(f.cache, FALSE, &error);
+    LETHE_ASSERT_NO_ERROR(error);
   }
 
   /* Flipping any single byte never crashes the parser. */
@@ -362,7 +382,7 @@ test_registry_rebuilds_a_corrupt_or_foreign_cache(void)
     copy[i] ^= 0x5a;
     g_autoptr(GBytes) bytes = g_bytes_new(copy, length);
     g_autoptr(GError) error = NULL;
-    g_autoptr(GHashTable) table = lethe_registry_cache_parse(bytes, f.plugins, &error);
+    g_autoptr(GHashTable) table = lethe_registry_cache_parse(bytes, f.plugins, NULL, &error);
     CU_ASSERT_TRUE((table == NULL) == (error != NULL));
   }
   fixture_teardown(&f);
