@@ -10,6 +10,7 @@
 #include "registry-private.h"
 
 #include <lethe/model.h>
+#include <string.h>
 #include <sys/stat.h>
 
 gboolean
@@ -116,10 +117,14 @@ lethe_plugin_open(const char *path, const LethePluginInfo **info_out, GError **e
    * is reported here, with its name. */
   GModule *module = g_module_open(path, G_MODULE_BIND_LOCAL);
   if (module == NULL) {
+    /* dlerror() text usually starts with the path again. */
+    const char *why = g_module_error();
+    if (g_str_has_prefix(why, path) && g_str_has_prefix(why + strlen(path), ": "))
+      why += strlen(path) + 2;
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_PLUGIN,
                 "cannot open plugin file '%s': %s (is it a shared object built for this system, "
                 "with all its libraries installed?)",
-                path, g_module_error());
+                path, why);
     return NULL;
   }
   if (!g_module_symbol(module, LETHE_PLUGIN_SYMBOL, (gpointer *)&get_info) || get_info == NULL) {

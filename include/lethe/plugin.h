@@ -261,6 +261,20 @@ gboolean lethe_node_is_cancelled(const LetheNode *node);
 gboolean lethe_node_push(LetheNode *node, guint port, LetheFrame *frame);
 /** lethe_node_push_named: lethe_node_push() by output port name. */
 gboolean lethe_node_push_named(LetheNode *node, const char *port, LetheFrame *frame);
+/**
+ * lethe_node_take_input:
+ * @port: input port index
+ *
+ * Hands over the core's reference to this firing's frame on @port, for a
+ * node that wants to modify its input: when no other node shares the frame,
+ * lethe_frame_make_writable() then returns it without a copy (as a
+ * GStreamer element owns the buffer its chain function receives).  After
+ * the call use the returned frame, not `inputs[port]`.  Sticky inputs are
+ * always shared with the core, so they are never handed over.
+ * Returns: (transfer full) (nullable): the frame, or %NULL when the port is
+ *   sticky, unconnected or already taken in this firing
+ */
+LetheFrame *lethe_node_take_input(LetheNode *node, guint port);
 /** lethe_node_end_stream: a source calls this when it has nothing more to emit. */
 void lethe_node_end_stream(LetheNode *node);
 
@@ -281,6 +295,18 @@ void lethe_node_progress(LetheNode *node, const char *what, double fraction);
  */
 void lethe_node_metric(LetheNode *node, const char *name, gint64 step, double value,
                        const char *value_json);
+
+/**
+ * lethe_node_metric_frame:
+ * @frame: (transfer none): a frame of the `metrics` schema
+ *
+ * Records every tensor of @frame as a metric named after the tensor: a
+ * one-element tensor as its value, any other as nested JSON lists.  The
+ * step is the frame's "step" metadata, else its "task", else -1.  The core
+ * does this by itself for frames pushed on an unconnected output whose
+ * schema is `metrics`; the `metrics-sink` node type does it explicitly.
+ */
+void lethe_node_metric_frame(LetheNode *node, const LetheFrame *frame);
 
 G_END_DECLS
 

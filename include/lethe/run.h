@@ -1,0 +1,169 @@
+/* Lethe — running a pipeline and recording what it produced.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef LETHE_RUN_H
+#define LETHE_RUN_H
+
+#include <lethe/pipeline.h>
+
+G_BEGIN_DECLS
+
+/**
+ * LetheMetric:
+ * @node: the node that recorded it
+ * @plugin: that node's plugin
+ * @name: the metric's name ("accuracy")
+ * @step: the task or step it belongs to, or -1
+ * @value: the value, when @value_json is %NULL
+ * @value_json: (nullable): a non-scalar value as JSON text (nested lists)
+ * @seconds: when it was recorded, in seconds since the run started
+ *
+ * One measurement, as written to one line of `metrics.jsonl`.
+ */
+typedef struct {
+  char *node;
+  char *plugin;
+  char *name;
+  gint64 step;
+  double value;
+  char *value_json;
+  double seconds;
+} LetheMetric;
+
+void lethe_metric_free(LetheMetric *metric);
+
+/**
+ * LetheRunStatus:
+ * @LETHE_RUN_PENDING: not started
+ * @LETHE_RUN_RUNNING: lethe_run_execute() is running
+ * @LETHE_RUN_SUCCEEDED: every node finished
+ * @LETHE_RUN_FAILED: a node failed (or the pipeline could not be set up)
+ * @LETHE_RUN_CANCELLED: lethe_run_cancel() (Ctrl-C) stopped it
+ */
+typedef enum {
+  LETHE_RUN_PENDING,
+  LETHE_RUN_RUNNING,
+  LETHE_RUN_SUCCEEDED,
+  LETHE_RUN_FAILED,
+  LETHE_RUN_CANCELLED,
+} LetheRunStatus;
+
+/** lethe_run_status_name: "pending", "running", "succeeded", "failed" or "cancelled". */
+const char *lethe_run_status_name(LetheRunStatus status);
+
+/**
+ * LetheNodeProgress:
+ * @node: node name
+ * @plugin: its plugin
+ * @node_type: its node type
+ * @what: (nullable): what it last said it was doing
+ * @fraction: 0..1, or negative when unknown
+ * @elapsed: seconds since its first firing (0 before)
+ * @eta: estimated seconds left, or negative when unknown
+ * @firings: how many times it has fired
+ * @started: it has fired at least once
+ * @finished: it has flushed and sent end-of-stream
+ *
+ * A snapshot of one node, for progress displays.
+ */
+typedef struct {
+  char *node;
+  char *plugin;
+  char *node_type;
+  char *what;
+  double fraction;
+  double elapsed;
+  double eta;
+  guint64 firings;
+  gboolean started;
+  gboolean finished;
+} LetheNodeProgress;
+
+void lethe_node_progress_free(LetheNodeProgress *progress);
+
+/**
+ * LetheRun:
+ *
+ * One execution of a pipeline: builds the nodes (loading their plugins),
+ * streams frames through them on a thread pool, and writes the run's
+ * output folder:
+ *
+ * - `pipeline.lethe`: the pipeline with overrides applied and every
+ *   default written out, and the seed actually used;
+ * - `metrics.jsonl`: one JSON object per metric (`node`, `plugin`, `name`,
+ *   `step`, `value`, `seconds`), rewritten atomically as metrics arrive and
+ *   when each node finishes, so a crash never leaves a truncated file;
+ * - `run.json`: lethe version, seed, threads, each plugin used (name,
+ *   version, file), start and end time (ISO 8601), status, exit status and
+ *   the error if one occurred (message, domain, code, node, plugin).
+ *
+ * Every file is written atomically (<lethe/fileutil.h>).  Opaque.
+ */
+typedef struct _LetheRun LetheRun;
+
+/**
+ * LetheRunProgressFunc:
+ * Called from the thread of a node when it reports progress, starts or
+ * finishes; rate-limited to about ten calls a second.  Must not block.
+ */
+typedef void (*LetheRunProgressFunc)(LetheRun *run, gpointer user_data);
+
+/** lethe_run_new: (transfer full) a run of @pipeline (a reference is taken). */
+LetheRun *lethe_run_new(LethePipeline *pipeline);
+void lethe_run_free(LetheRun *run);
+
+/** lethe_run_set_output_dir: where to write; default `runs/<pipeline>-<YYYYmmdd-HHMMSS>/`. */
+void lethe_run_set_output_dir(LetheRun *run, const char *dir);
+/** lethe_run_set_seed: overrides the pipeline's seed. */
+void lethe_run_set_seed(LetheRun *run, guint64 seed);
+/**
+ * lethe_run_set_threads:
+ * The thread budget shared by the scheduler's workers and OpenBLAS; 0 (the
+ * default) means one per online processor.
+ */
+void lethe_run_set_threads(LetheRun *run, guint threads);
+/** lethe_run_set_queue_size: frames an edge holds before its producer waits (default 8). */
+void lethe_run_set_queue_size(LetheRun *run, guint frames);
+/** lethe_run_set_quiet: no progress callbacks. */
+void lethe_run_set_quiet(LetheRun *run, gboolean quiet);
+void lethe_run_set_progress_func(LetheRun *run, LetheRunProgressFunc func, gpointer user_data);
+
+/**
+ * lethe_run_execute:
+ * Runs the pipeline to its end.  Blocks; call lethe_run_cancel() from
+ * another thread (or a signal handler's main loop) to stop it.  The output
+ * folder is written whatever happens, including after a failure or a
+ * cancellation (with what was finished).
+ *
+ * Returns: %TRUE when every node finished; %FALSE with @error set when the
+ * pipeline is invalid (%LETHE_ERROR_INVALID, every problem in the message),
+ * when a node failed (the node's own domain and code, the message naming
+ * the node and its plugin), or when cancelled (%LETHE_ERROR_CANCELLED).
+ */
+gboolean lethe_run_execute(LetheRun *run, GError **error);
+/** lethe_run_cancel: stops the run cleanly; thread-safe, may be called at any time. */
+void lethe_run_cancel(LetheRun *run);
+/** lethe_run_get_cancellable: (transfer none) cancelled when the run stops. */
+GCancellable *lethe_run_get_cancellable(LetheRun *run);
+
+LetheRunStatus lethe_run_get_status(LetheRun *run);
+/** lethe_run_get_exit_status: 0 succeeded, 1 failed, 130 cancelled, 2 invalid pipeline. */
+int lethe_run_get_exit_status(LetheRun *run);
+/** lethe_run_get_output_dir: (nullable) the folder, once lethe_run_execute() chose it. */
+const char *lethe_run_get_output_dir(LetheRun *run);
+guint64 lethe_run_get_seed(LetheRun *run);
+guint lethe_run_get_threads(LetheRun *run);
+/** lethe_run_get_failed_node / _plugin: (nullable) who failed. */
+const char *lethe_run_get_failed_node(LetheRun *run);
+const char *lethe_run_get_failed_plugin(LetheRun *run);
+/** lethe_run_get_metrics: (transfer full) (element-type LetheMetric) a copy, in arrival order. */
+GPtrArray *lethe_run_get_metrics(LetheRun *run);
+/** lethe_run_get_progress: (transfer full) (element-type LetheNodeProgress) one per node. */
+GPtrArray *lethe_run_get_progress(LetheRun *run);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LetheRun, lethe_run_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LetheMetric, lethe_metric_free)
+
+G_END_DECLS
+
+#endif /* LETHE_RUN_H */
