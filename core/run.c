@@ -35,7 +35,7 @@ struct _LetheRun {
   LetheGraph *graph;
   GPtrArray *metrics; /* LetheMetric */
   gboolean metrics_dirty;
-  gint64 metrics_written_us;
+  gint64 metrics_next_us; /* no periodic rewrite before this */
   gint64 start_us;
   GDateTime *start;
   GDateTime *end;
@@ -288,10 +288,14 @@ write_metrics_locked(LetheRun *run)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = out_path(run, "metrics.jsonl");
+  gint64 t0 = g_get_monotonic_time();
   if (!lethe_run_write_metrics(path, run->metrics, &error))
     g_warning("cannot write %s: %s", path, error->message);
   run->metrics_dirty = FALSE;
-  run->metrics_written_us = g_get_monotonic_time();
+  /* The file is rewritten whole: space the rewrites so that they never
+   * take more than about 5% of the run, however many metrics pile up. */
+  gint64 now = g_get_monotonic_time();
+  run->metrics_next_us = now + MAX(METRICS_WRITE_INTERVAL_US, 20 * (now - t0));
 }
 
 /* Called with run->lock held. */
@@ -370,7 +374,7 @@ on_metric(LetheNode *node, const char *name, gint64 step, double value, const ch
   m->seconds = (double)(g_get_monotonic_time() - run->start_us) / G_USEC_PER_SEC;
   g_ptr_array_add(run->metrics, m);
   run->metrics_dirty = TRUE;
-  if (g_get_monotonic_time() - run->metrics_written_us >= METRICS_WRITE_INTERVAL_US)
+  if (g_get_monotonic_time() >= run->metrics_next_us)
     write_metrics_locked(run);
   g_mutex_unlock(&run->lock);
 }
