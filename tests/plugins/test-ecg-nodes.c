@@ -185,7 +185,51 @@ test_stdm_node_refuses_missing_leads_full_masks_and_bad_patches(void)
   }
 }
 
+static void
+test_probe_node_scores_embeddings_by_subject(void)
+{
+  GError *err = NULL;
+  gint64 n = 120, d = 4;
+  LetheFrame *f = lethe_frame_new();
+  LetheTensor *z = lethe_tensor_new_2d(LETHE_DTYPE_F32, n, d);
+  LetheTensor *y = lethe_tensor_new_1d(LETHE_DTYPE_I32, n);
+  LetheTensor *s = lethe_tensor_new_1d(LETHE_DTYPE_I64, n);
+  for (gint64 i = 0; i < n; i++) {
+    lethe_tensor_i32(y)[i] = (gint32)(i % 2);
+    lethe_tensor_i64(s)[i] = i / 3;
+    for (gint64 j = 0; j < d; j++)
+      lethe_tensor_f32(z)[i * d + j] =
+          (float)(sin(i * 7.1 + j * 3.3) + (j == 0 ? 2.0 * (i % 2) : 0));
+  }
+  lethe_frame_take_tensor(f, "z", z);
+  lethe_frame_take_tensor(f, "y", y);
+  lethe_frame_take_tensor(f, "subject", s);
+  {
+    g_autoptr(LetheCheck) h = harness("probe", P("folds=4"));
+    CU_ASSERT_TRUE_FATAL(lethe_check_push(h, "data", lethe_frame_ref(f), &err));
+    g_autoptr(LetheFrame) out = lethe_check_pull(h, "metrics");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    double auroc = lethe_tensor_f64(lethe_frame_get_tensor(out, "probe_auroc"))[0];
+    double f1 = lethe_tensor_f64(lethe_frame_get_tensor(out, "probe_macro_f1"))[0];
+    CU_ASSERT(auroc > 0.9 && auroc <= 1.0);
+    CU_ASSERT(f1 > 0.8 && f1 <= 1.0);
+    CU_ASSERT_EQUAL(lethe_check_get_metrics(h)->len, 2);
+  }
+  {
+    g_autoptr(LetheCheck) h = harness("probe", P("folds=50"));
+    CU_ASSERT_FALSE(lethe_check_push(h, "data", lethe_frame_ref(f), &err));
+    LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_INVALID, "40 subjects cannot fill 50 folds");
+  }
+  lethe_frame_remove_tensor(f, "z");
+  {
+    g_autoptr(LetheCheck) h = harness("probe", NULL);
+    CU_ASSERT_FALSE(lethe_check_push(h, "data", f, &err));
+    LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_SCHEMA, "no features");
+  }
+}
+
 LETHE_TEST_MAIN("ecg-nodes", LETHE_TEST(test_fda_node_emits_two_views_beside_the_raw_signal),
                 LETHE_TEST(test_fda_node_refuses_nan_long_crops_and_rate_changes),
                 LETHE_TEST(test_stdm_node_masks_both_views_without_limb_shortcut),
-                LETHE_TEST(test_stdm_node_refuses_missing_leads_full_masks_and_bad_patches))
+                LETHE_TEST(test_stdm_node_refuses_missing_leads_full_masks_and_bad_patches),
+                LETHE_TEST(test_probe_node_scores_embeddings_by_subject))
