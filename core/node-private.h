@@ -48,12 +48,62 @@ typedef struct {
   guint64 n_pushed;
 } OutPort;
 
+/* A growable ring of frames: an edge queue without an allocation per frame. */
+typedef struct {
+  LetheFrame **items;
+  guint head;
+  guint len;
+  guint cap; /* a power of two, or 0 */
+} FrameRing;
+
+static inline void
+frame_ring_push(FrameRing *r, LetheFrame *f)
+{
+  if (r->len == r->cap) {
+    guint cap = r->cap ? r->cap * 2 : 8;
+    LetheFrame **items = g_new(LetheFrame *, cap);
+    for (guint i = 0; i < r->len; i++)
+      items[i] = r->items[(r->head + i) & (r->cap - 1)];
+    g_free(r->items);
+    r->items = items;
+    r->head = 0;
+    r->cap = cap;
+  }
+  r->items[(r->head + r->len) & (r->cap - 1)] = f;
+  r->len++;
+}
+
+static inline LetheFrame *
+frame_ring_pop(FrameRing *r)
+{
+  if (r->len == 0)
+    return NULL;
+  LetheFrame *f = r->items[r->head];
+  r->head = (r->head + 1) & (r->cap - 1);
+  r->len--;
+  return f;
+}
+
+/* Drops every frame; keeps the storage unless @free_storage. */
+static inline void
+frame_ring_clear(FrameRing *r, gboolean free_storage)
+{
+  LetheFrame *f;
+  while ((f = frame_ring_pop(r)))
+    lethe_frame_unref(f);
+  if (free_storage) {
+    g_clear_pointer(&r->items, g_free);
+    r->cap = 0;
+    r->head = 0;
+  }
+}
+
 typedef struct {
   const LethePortSpec *spec;
   gboolean connected;
   gboolean sticky;
   gboolean eos;
-  GQueue queue;       /* pending frames, non-sticky ports */
+  FrameRing queue;    /* pending frames, non-sticky ports */
   LetheFrame *latest; /* sticky ports: the latest frame */
   /* The schema frames arriving here were already checked against (the
    * producer's output schema), so a pass-through re-pushing one of them
@@ -136,6 +186,8 @@ void lethe_graph_set_queue_size(LetheGraph *graph, guint frames);
 void lethe_graph_set_metric_func(LetheGraph *graph, LetheGraphMetricFunc func, gpointer data);
 /* Called (from the node's thread) when a node has flushed and sent EOS. */
 void lethe_graph_set_finished_func(LetheGraph *graph, LetheGraphNodeFunc func, gpointer data);
+/* Called (from the node's thread) when a node reports progress. */
+void lethe_graph_set_progress_func(LetheGraph *graph, LetheGraphNodeFunc func, gpointer data);
 /* Takes ownership of @node. */
 void lethe_graph_add(LetheGraph *graph, LetheNode *node);
 guint lethe_graph_get_n_nodes(LetheGraph *graph);
@@ -166,6 +218,7 @@ gboolean lethe_graph_fire_source(LetheGraph *graph, LetheNode *node, GError **er
 
 /* Node API back-ends. */
 gboolean lethe_graph_push(LetheNode *node, guint port, LetheFrame *frame);
+void lethe_graph_progress(LetheNode *node);
 void lethe_graph_metric(LetheNode *node, const char *name, gint64 step, double value,
                         const char *value_json);
 

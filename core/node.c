@@ -53,7 +53,6 @@ lethe_node_new_internal(const char *name, const LetheNodeType *type, const char 
   for (guint i = 0; i < node->n_inputs; i++) {
     node->in[i].spec = &type->inputs[i];
     node->in[i].sticky = (type->inputs[i].flags & LETHE_PORT_STICKY) != 0;
-    g_queue_init(&node->in[i].queue);
   }
   for (guint i = 0; i < node->n_outputs; i++) {
     OutPort *o = &node->out[i];
@@ -107,7 +106,7 @@ lethe_node_free_internal(LetheNode *node)
   if (node->priv_destroy && node->priv)
     node->priv_destroy(node->priv);
   for (guint i = 0; i < node->n_inputs; i++) {
-    g_queue_clear_full(&node->in[i].queue, (GDestroyNotify)lethe_frame_unref);
+    frame_ring_clear(&node->in[i].queue, TRUE);
     g_clear_pointer(&node->in[i].latest, lethe_frame_unref);
   }
   for (guint i = 0; i < node->n_outputs; i++) {
@@ -344,6 +343,7 @@ lethe_node_progress(LetheNode *node, const char *what, double fraction)
     node->progress_us = g_get_monotonic_time();
   node->progress_fraction = fraction > 1 ? 1 : fraction;
   g_mutex_unlock(&node->progress_lock);
+  lethe_graph_progress(node);
 }
 
 void

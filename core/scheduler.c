@@ -60,11 +60,14 @@ struct _LetheGraph {
   gpointer metric_data;
   LetheGraphNodeFunc finished_fn;
   gpointer finished_data;
+  LetheGraphNodeFunc progress_fn;
+  gpointer progress_data;
 
   gint active_threads; /* atomic: threads executing node code now */
 };
 
-static _Thread_local guint inline_depth;
+/* initial-exec: a plain TLS load, not a __tls_get_addr() call per hop. */
+static _Thread_local guint inline_depth __attribute__((tls_model("initial-exec")));
 
 static void run_node(LetheGraph *g, LetheNode *n);
 
@@ -153,6 +156,21 @@ lethe_graph_set_finished_func(LetheGraph *g, LetheGraphNodeFunc func, gpointer d
 }
 
 void
+lethe_graph_set_progress_func(LetheGraph *g, LetheGraphNodeFunc func, gpointer data)
+{
+  g->progress_fn = func;
+  g->progress_data = data;
+}
+
+void
+lethe_graph_progress(LetheNode *n)
+{
+  LetheGraph *g = n->graph;
+  if (g && g->progress_fn)
+    g->progress_fn(n, g->progress_data);
+}
+
+void
 lethe_graph_add(LetheGraph *g, LetheNode *node)
 {
   node->graph = g;
@@ -197,6 +215,8 @@ lethe_graph_is_stopping(LetheGraph *g)
 {
   return g_atomic_int_get(&g->stopping) != 0;
 }
+
+#define stopping(g) (g_atomic_int_get(&(g)->stopping) != 0)
 
 void
 lethe_graph_stop(LetheGraph *g)
@@ -264,9 +284,9 @@ lethe_graph_get_active_threads(LetheGraph *g)
 static void
 fail(LetheGraph *g, LetheNode *node, GError *err)
 {
-  gboolean stopping = lethe_graph_is_stopping(g);
-  if (stopping && (err == NULL || g_error_matches(err, LETHE_ERROR, LETHE_ERROR_CANCELLED) ||
-                   g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))) {
+  gboolean was_stopping = stopping(g);
+  if (was_stopping && (err == NULL || g_error_matches(err, LETHE_ERROR, LETHE_ERROR_CANCELLED) ||
+                       g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED))) {
     g_clear_error(&err);
     return;
   }
@@ -277,7 +297,7 @@ fail(LetheGraph *g, LetheNode *node, GError *err)
   lethe_node_attribute_error(node, &err);
 
   g_mutex_lock(&g->lock);
-  if (g->error == NULL && !stopping) {
+  if (g->error == NULL && !was_stopping) {
     g->error = err;
     g->failed = node;
     err = NULL;
@@ -322,7 +342,7 @@ lethe_graph_finalize_nodes(LetheGraph *g)
     n->priv = NULL;
     n->priv_destroy = NULL;
     for (guint k = 0; k < n->n_inputs; k++) {
-      g_queue_clear_full(&n->in[k].queue, (GDestroyNotify)lethe_frame_unref);
+      frame_ring_clear(&n->in[k].queue, FALSE);
       g_clear_pointer(&n->in[k].latest, lethe_frame_unref);
     }
   }
@@ -353,7 +373,7 @@ is_dead(const LetheNode *n)
 {
   for (guint i = 0; i < n->n_inputs; i++) {
     const InPort *p = &n->in[i];
-    if (p->connected && !p->sticky && p->eos && p->queue.length == 0)
+    if (p->connected && !p->sticky && p->eos && p->queue.len == 0)
       return TRUE;
   }
   return FALSE;
@@ -377,7 +397,7 @@ can_fire(const LetheNode *n)
         return FALSE;
     } else {
       any_stream = TRUE;
-      if (p->queue.length == 0)
+      if (p->queue.len == 0)
         return FALSE;
     }
   }
@@ -409,7 +429,7 @@ take_inputs(LetheNode *n)
     InPort *p = &n->in[i];
     LetheFrame *f = NULL;
     if (p->connected)
-      f = p->sticky ? (p->latest ? lethe_frame_ref(p->latest) : NULL) : g_queue_pop_head(&p->queue);
+      f = p->sticky ? (p->latest ? lethe_frame_ref(p->latest) : NULL) : frame_ring_pop(&p->queue);
     n->firing_inputs[i] = f;
     n->firing_checked[i] = p->checked;
   }
@@ -508,8 +528,8 @@ finish(LetheGraph *g, LetheNode *n)
   n->finished = TRUE;
   for (guint i = 0; i < n->n_inputs; i++) {
     InPort *p = &n->in[i];
-    dropped += p->n_dropped + p->queue.length;
-    g_queue_clear_full(&p->queue, (GDestroyNotify)lethe_frame_unref);
+    dropped += p->n_dropped + p->queue.len;
+    frame_ring_clear(&p->queue, FALSE);
     if (p->connected && p->sticky && p->latest == NULL && !(p->spec->flags & LETHE_PORT_OPTIONAL))
       starved = p;
   }
@@ -528,7 +548,7 @@ finish(LetheGraph *g, LetheNode *n)
               "of its inputs ended first",
               n->name, n->plugin, dropped);
 
-  if (lethe_graph_is_stopping(g) || !call_node(g, n, TRUE))
+  if (stopping(g) || !call_node(g, n, TRUE))
     return;
 
   g_mutex_lock(&n->progress_lock);
@@ -540,7 +560,7 @@ finish(LetheGraph *g, LetheNode *n)
     if (out->capture)
       out->capture_eos = TRUE;
     for (guint k = 0; k < out->n_consumers; k++) {
-      if (lethe_graph_is_stopping(g))
+      if (stopping(g))
         return;
       deliver_eos(g, out->consumers[k].node, out->consumers[k].port);
     }
@@ -576,7 +596,7 @@ run_node(LetheGraph *g, LetheNode *n)
 {
   thread_enter(g);
   g_mutex_lock(&n->lock);
-  while (!lethe_graph_is_stopping(g)) {
+  while (!stopping(g)) {
     if (can_fire(n)) {
       take_inputs(n);
       g_mutex_unlock(&n->lock);
@@ -640,7 +660,7 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame)
     p->n_dropped++;
     drop = frame;
   } else {
-    while (p->queue.length >= g->queue_size && !lethe_graph_is_stopping(g)) {
+    while (p->queue.len >= g->queue_size && !stopping(g)) {
       if (c->state == NODE_RUNNING) {
         c->n_waiters++;
         g_cond_wait(&c->space, &c->lock);
@@ -657,14 +677,14 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame)
       }
       break; /* starved on another input: waiting would never end */
     }
-    if (lethe_graph_is_stopping(g))
+    if (stopping(g))
       drop = frame;
     else
-      g_queue_push_tail(&p->queue, frame);
+      frame_ring_push(&p->queue, frame);
   }
 
   LetheNode *claimed = NULL;
-  if (c->state == NODE_IDLE && !lethe_graph_is_stopping(g) && (can_fire(c) || should_finish(c))) {
+  if (c->state == NODE_IDLE && !stopping(g) && (can_fire(c) || should_finish(c))) {
     c->state = NODE_RUNNING;
     claimed = c;
   }
@@ -716,7 +736,7 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
   LetheGraph *g = n->graph;
   OutPort *o = &n->out[port];
 
-  if (G_UNLIKELY(lethe_graph_is_stopping(g))) {
+  if (G_UNLIKELY(stopping(g))) {
     lethe_frame_unref(frame);
     return FALSE;
   }
@@ -747,7 +767,7 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
     LetheNode *c = enqueue(g, o->consumers[0].node, o->consumers[0].port, frame);
     if (c)
       dispatch(g, c, TRUE);
-    return !lethe_graph_is_stopping(g);
+    return !stopping(g);
   }
 
   /* Fan-out: every consumer gets the same frame (one reference each).
@@ -763,7 +783,7 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
   }
   for (guint k = 0; k < n_claimed; k++)
     dispatch(g, claimed[k], k + 1 == n_claimed);
-  return !lethe_graph_is_stopping(g);
+  return !stopping(g);
 }
 
 void
@@ -800,7 +820,7 @@ lethe_graph_run(LetheGraph *g, GError **error)
   }
 
   g_mutex_lock(&g->lock);
-  while (g->n_finished < g->nodes->len && !lethe_graph_is_stopping(g))
+  while (g->n_finished < g->nodes->len && !stopping(g))
     g_cond_wait(&g->done, &g->lock);
   g_mutex_unlock(&g->lock);
 
@@ -812,7 +832,7 @@ lethe_graph_run(LetheGraph *g, GError **error)
     g_propagate_error(error, g_error_copy(g->error));
     return FALSE;
   }
-  if (lethe_graph_is_stopping(g)) {
+  if (stopping(g)) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_CANCELLED, "the run was cancelled");
     return FALSE;
   }
@@ -828,7 +848,7 @@ harness_result(LetheGraph *g, GError **error)
     g_propagate_error(error, g_error_copy(g->error));
     return FALSE;
   }
-  if (lethe_graph_is_stopping(g)) {
+  if (stopping(g)) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_CANCELLED, "the node was cancelled");
     return FALSE;
   }
@@ -879,7 +899,7 @@ lethe_graph_fire_source(LetheGraph *g, LetheNode *n, GError **error)
     release_inputs(n);
   }
   g_mutex_lock(&n->lock);
-  gboolean done = !lethe_graph_is_stopping(g) && should_finish(n);
+  gboolean done = !stopping(g) && should_finish(n);
   g_mutex_unlock(&n->lock);
   if (done)
     finish(g, n);

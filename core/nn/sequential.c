@@ -190,7 +190,9 @@ lethe_sequential_new_from_frame(const LetheFrame *model, GError **error)
   for (guint j = 0; j < lethe_frame_get_n_tensors(model); j++) {
     const char *name;
     lethe_frame_get_nth(model, j, &name);
-    if (lethe_params_find(seq->params, name) < 0 &&
+    /* "<method>/<name>" tensors are a method's state travelling with the
+     * model (SSD's cached importance…), not parameters. */
+    if (lethe_params_find(seq->params, name) < 0 && strchr(name, '/') == NULL &&
         !g_str_has_suffix(name, ".num_batches_tracked")) {
       mismatch(error, "tensor '%s' is not a parameter of arch '%s'", name, arch);
       goto fail;

@@ -145,7 +145,7 @@ collect_process(LetheNode *node, LetheFrame **in, GError **error)
   int now = g_atomic_int_add(&s->in_process, 1) + 1;
   s->max_in_process = MAX(s->max_in_process, now);
   g_mutex_lock(&node->lock);
-  s->max_queue = MAX(s->max_queue, node->in[0].queue.length);
+  s->max_queue = MAX(s->max_queue, node->in[0].queue.len);
   g_mutex_unlock(&node->lock);
   if (s->flushes)
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_FAILED, "frame after flush");
