@@ -242,7 +242,20 @@ parse_field(GKeyFile *kf, const char *group, const char *name, const char *origi
                   LETHE_TENSOR_MAX_RANK - 1);
       goto fail;
     }
-    g_autofree char *value = g_strstrip(g_key_file_get_string(kf, group, keys[i], NULL));
+    g_autoptr(GError) local = NULL;
+    g_autofree char *value = g_key_file_get_string(kf, group, keys[i], &local);
+    if (value == NULL) {
+      parse_error(error, origin, group, "cannot read '%s': %s", keys[i], local->message);
+      goto fail;
+    }
+    g_strstrip(value);
+    /* "dim1" and "dim01" name the same dimension; ties[] holds one per dimension. */
+    for (guint t = 0; t < f->n_ties; t++)
+      if (f->ties[t].dim == dim) {
+        parse_error(error, origin, group, "dimension %u is tied twice ('%s'); keep one dim%u key",
+                    (guint)dim, keys[i], (guint)dim);
+        goto fail;
+      }
     DimTie *tie = &f->ties[f->n_ties++];
     tie->dim = (guint)dim;
     const char *dot = strrchr(value, '.');

@@ -143,5 +143,8 @@ GArray *nn_arch_parse(const char *arch, GError **error);
 /* ops-conv.c: conv followed by a ReLU, fused. */
 LetheVar *nn_conv_relu(LetheTape *tape, gboolean is1d, LetheVar *x, LetheVar *w, LetheVar *b,
                        int stride, int pad);
+/* ops-conv.c: conv2d, ReLU and 2×2/2 max pooling, fused. */
+LetheVar *nn_conv_relu_pool(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride,
+                            int pad);
 /* tape.c: prefixes the tape's error message. */
 void nn_prefix_error(LetheTape *tape, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -190,7 +190,9 @@ lethe_sequential_new_from_frame(const LetheFrame *model, GError **error)
   for (guint j = 0; j < lethe_frame_get_n_tensors(model); j++) {
     const char *name;
     lethe_frame_get_nth(model, j, &name);
-    if (lethe_params_find(seq->params, name) < 0 &&
+    /* "<method>/<name>" tensors are a method's state travelling with the
+     * model (SSD's cached importance…), not parameters. */
+    if (lethe_params_find(seq->params, name) < 0 && strchr(name, '/') == NULL &&
         !g_str_has_suffix(name, ".num_batches_tracked")) {
       mismatch(error, "tensor '%s' is not a parameter of arch '%s'", name, arch);
       goto fail;
@@ -305,8 +307,14 @@ lethe_sequential_forward(LetheSequential *seq, LetheTape *tape, LetheVar *x, gbo
   const guint n = seq->layers->len;
   for (guint i = 0; i < n; i++) {
     const NnLayer *l = &g_array_index(seq->layers, NnLayer, i);
-    const gboolean fuse = i + 1 < n && g_array_index(seq->layers, NnLayer, i + 1).kind == L_RELU &&
-                          !g_array_index(seq->hooks, Hook, i).fn;
+    /* Fusions: linear/conv + relu, and conv2d + relu + maxpool(2): only
+     * when no hook wants to see an intermediate activation. */
+    const NnLayer *next = i + 1 < n ? &g_array_index(seq->layers, NnLayer, i + 1) : NULL;
+    const NnLayer *next2 = i + 2 < n ? &g_array_index(seq->layers, NnLayer, i + 2) : NULL;
+    const gboolean fuse = next && next->kind == L_RELU && !g_array_index(seq->hooks, Hook, i).fn;
+    const gboolean fuse_pool = fuse && l->kind == L_CONV2D && next2 && next2->kind == L_MAXPOOL &&
+                               next2->a[0] == 2 && next2->a[1] == 2 &&
+                               !g_array_index(seq->hooks, Hook, i + 1).fn;
     LetheVar *w = param_var(seq, tape, l->param[0]), *b = param_var(seq, tape, l->param[1]);
     switch (l->kind) {
     case L_LINEAR:
@@ -321,9 +329,10 @@ lethe_sequential_forward(LetheSequential *seq, LetheTape *tape, LetheVar *x, gbo
       break;
     case L_CONV2D:
     case L_CONV1D:
-      h = fuse ? nn_conv_relu(tape, l->kind == L_CONV1D, h, w, b, l->a[3], l->a[4])
-               : (l->kind == L_CONV1D ? lethe_op_conv1d : lethe_op_conv2d)(tape, h, w, b, l->a[3],
-                                                                           l->a[4]);
+      h = fuse_pool ? nn_conv_relu_pool(tape, h, w, b, l->a[3], l->a[4])
+          : fuse    ? nn_conv_relu(tape, l->kind == L_CONV1D, h, w, b, l->a[3], l->a[4])
+                 : (l->kind == L_CONV1D ? lethe_op_conv1d : lethe_op_conv2d)(tape, h, w, b, l->a[3],
+                                                                             l->a[4]);
       break;
     case L_RELU:
       h = lethe_op_relu(tape, h);
@@ -390,8 +399,10 @@ lethe_sequential_forward(LetheSequential *seq, LetheTape *tape, LetheVar *x, gbo
       nn_prefix_error(tape, "layer %u '%s' (character %zu of the arch): ", i, l->token, l->pos);
       return NULL;
     }
-    if (fuse)
-      seq->outputs[i++] = NULL; /* the pre-activation was never materialised */
+    if (fuse) /* the fused-away activations were never materialised */
+      seq->outputs[i++] = NULL;
+    if (fuse_pool)
+      seq->outputs[i++] = NULL;
     seq->outputs[i] = h;
     Hook *hk = &g_array_index(seq->hooks, Hook, i);
     if (hk->fn) {

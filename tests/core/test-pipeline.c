@@ -641,7 +641,22 @@ test_pipeline_to_dot_draws_ports_and_schemas(void)
   CU_ASSERT_TRUE(g_str_has_suffix(dot, "}\n"));
 }
 
+/* What docs/security.md promises: the header holds only a description and
+ * a seed, so a pipeline file cannot add plugin folders, load a library or
+ * point the cache elsewhere; a plugin name is only ever looked up in the
+ * registry, never opened as a path. */
+static void
+test_pipeline_file_cannot_choose_code_to_load(void)
+{
+  g_autofree char *header = problems_of("[pipeline]\nplugin-path = /tmp/evil\n"
+                                        "[train]\nplugin = test-source\n");
+  ASSERT_CONTAINS(header, "t.lethe:2: unknown key 'plugin-path' in [pipeline]");
+  g_autofree char *by_path = problems_of("[train]\nplugin = /tmp/evil.so\n");
+  ASSERT_CONTAINS(by_path, "unknown node type '/tmp/evil.so'");
+}
+
 LETHE_TEST_MAIN("pipeline", LETHE_TEST(test_pipeline_builder_orders_nodes_topologically),
+                LETHE_TEST(test_pipeline_file_cannot_choose_code_to_load),
                 LETHE_TEST(test_pipeline_builder_refuses_bad_names),
                 LETHE_TEST(test_pipeline_file_reads_header_lines_and_links),
                 LETHE_TEST(test_pipeline_seed_defaults_to_zero),

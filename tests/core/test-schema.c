@@ -342,6 +342,31 @@ test_schema_parse_errors_name_file_and_group(void)
   LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND, "none.schema");
 }
 
+/* Found by fuzz-schema: a dimN value GKeyFile cannot unescape was
+ * stripped as NULL, and dim1, dim01, dim001… overflowed the per-dimension
+ * ties (at most one per dimension). */
+static void
+test_schema_refuses_unreadable_and_repeated_dims(void)
+{
+  static const struct {
+    const char *text, *message;
+  } cases[] = {
+      {"[schema]\n[tensor x]\nrank = 1\n[tensor y]\nrank = 1\ndim0 = x\xff.0\n",
+       "bad.schema: [tensor y]: cannot read 'dim0'"},
+      {"[schema]\n[tensor x]\nrank = 1\n[tensor y]\nrank = 1\ndim0 = x.0\ndim00 = x.0\n",
+       "bad.schema: [tensor y]: dimension 0 is tied twice ('dim00'); keep one dim0 key"},
+      {"[schema]\n[tensor y]\ndim1 = 1\ndim01 = 1\ndim001 = 1\ndim0001 = 1\ndim00001 = 1\n"
+       "dim000001 = 1\ndim0000001 = 1\ndim00000001 = 1\ndim000000001 = 1\n",
+       "dimension 1 is tied twice"},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    GError *error = NULL;
+    CU_ASSERT_PTR_NULL(
+        lethe_schema_load_data(cases[i].text, strlen(cases[i].text), "bad.schema", &error));
+    LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_PARSE, cases[i].message);
+  }
+}
+
 static void
 test_schema_to_string_summarises(void)
 {
@@ -363,4 +388,5 @@ LETHE_TEST_MAIN("schema", LETHE_TEST(test_schema_lookup_searches_path_first_once
                 LETHE_TEST(test_schema_cached_check_forgets_on_change),
                 LETHE_TEST(test_schema_link_names_first_difference),
                 LETHE_TEST(test_schema_parse_errors_name_file_and_group),
+                LETHE_TEST(test_schema_refuses_unreadable_and_repeated_dims),
                 LETHE_TEST(test_schema_to_string_summarises))

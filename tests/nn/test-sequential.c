@@ -301,6 +301,49 @@ test_sequential_hook_replaces_a_layer_activation(void)
   lethe_sequential_free(seq);
 }
 
+static LetheVar *
+identity_hook(LetheSequential *seq, guint layer, LetheTape *tape, LetheVar *a, gpointer data)
+{
+  return a;
+}
+
+/* conv+relu+maxpool and linear+relu run fused unless a hook needs the
+ * intermediate activation; both paths give the same numbers. */
+static void
+test_sequential_fused_layers_match_unfused(void)
+{
+  GError *error = NULL;
+  LetheSequential *seq = lethe_sequential_new(
+      "conv2d(1,4,3,pad=1) relu maxpool(2) conv2d(4,4,3) relu maxpool(2) flatten linear(100,8) "
+      "relu linear(8,3)",
+      4, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autoptr(LetheTensor) x = lethe_tensor_new(LETHE_DTYPE_F32, 4, (gint64[]){5, 1, 24, 24});
+  g_autoptr(LetheTensor) y = lethe_tensor_new_1d(LETHE_DTYPE_I32, 5);
+  LetheRng rng;
+  lethe_rng_init(&rng, 2);
+  lethe_rng_fill_normal_f32(&rng, lethe_tensor_f32(x), 5 * 24 * 24, 0, 1);
+  for (int i = 0; i < 5; i++)
+    lethe_tensor_i32(y)[i] = i % 3;
+  LetheParams *p = lethe_sequential_get_params(seq);
+  g_autoptr(LetheTensor) fused = lethe_sequential_predict(seq, x, 2, &error);
+  double l1, l2;
+  CU_ASSERT_TRUE(lethe_sequential_loss_grad(seq, x, y, &l1, &error));
+  g_autoptr(LetheTensor) gv = lethe_params_flat_grads(p);
+  g_autoptr(LetheTensor) g1 = lethe_tensor_copy(gv);
+  for (guint layer = 0; layer < 8; layer++)
+    lethe_sequential_set_hook(seq, layer, identity_hook, NULL);
+  g_autoptr(LetheTensor) plain = lethe_sequential_predict(seq, x, 2, &error);
+  CU_ASSERT_TRUE(lethe_sequential_loss_grad(seq, x, y, &l2, &error));
+  LETHE_ASSERT_NO_ERROR(error);
+  CU_ASSERT_EQUAL(
+      memcmp(lethe_tensor_data(fused), lethe_tensor_data(plain), lethe_tensor_n_bytes(fused)), 0);
+  CU_ASSERT_EQUAL(l1, l2);
+  for (gint64 i = 0; i < lethe_tensor_n_elements(g1); i++)
+    CU_ASSERT_DOUBLE_EQUAL(lethe_tensor_f32(g1)[i], lethe_tensor_f32(gv)[i], 1e-6);
+  lethe_sequential_free(seq);
+}
+
 static void
 test_sequential_clone_is_independent(void)
 {
@@ -471,6 +514,7 @@ LETHE_TEST_MAIN("nn-sequential", LETHE_TEST(test_sequential_mlp_learns_blobs),
                 LETHE_TEST(test_sequential_frame_that_does_not_fit_its_arch_is_refused),
                 LETHE_TEST(test_sequential_nan_stops_training_naming_step_and_tensor),
                 LETHE_TEST(test_sequential_hook_replaces_a_layer_activation),
+                LETHE_TEST(test_sequential_fused_layers_match_unfused),
                 LETHE_TEST(test_sequential_clone_is_independent),
                 LETHE_TEST(test_sequential_per_sample_grads_average_to_the_batch_gradient),
                 LETHE_TEST(test_sequential_frozen_and_masked_entries_do_not_move),

@@ -7,7 +7,9 @@
 
 #include <math.h>
 
+#include <lethe/check.h>
 #include <lethe/error.h>
+#include <lethe/model.h>
 #include <lethe/nn-linalg.h>
 #include <lethe/nn-rng.h>
 
@@ -89,17 +91,6 @@ gather(const Data *d, const gint64 *rows, gsize n)
   return o;
 }
 
-/* The training rows the state holds now. */
-static Owned
-retained(const AcilState *s, const Data *d)
-{
-  g_autoptr(GArray) rows = g_array_new(FALSE, FALSE, sizeof(gint64));
-  for (gsize i = 0; i < d->n; i++)
-    if (acil_state_is_learned(s, d->ids[i]))
-      g_array_append_val(rows, i);
-  return gather(d, (gint64 *)rows->data, rows->len);
-}
-
 static gboolean *
 active_mask(const AcilState *s)
 {
@@ -129,13 +120,12 @@ static double
 compare_with_scratch(const AcilState *s, double *agree)
 {
   gint64 k = acil_state_n_classes(s);
-  Owned keep = retained(s, &train);
+  AcilBatch all = {train.x, train.y, train.ids, train.n};
   g_autofree double *w_ref = g_new(double, WIDTH *k);
   GError *err = NULL;
-  CU_ASSERT_TRUE(acil_ridge_from_scratch(lethe_tensor_f64(s->w_b), D_F, WIDTH, GAMMA, k, &keep.b,
+  CU_ASSERT_TRUE(acil_ridge_from_scratch(lethe_tensor_f64(s->w_b), D_F, WIDTH, GAMMA, k, &all, 1, s,
                                          w_ref, &err));
   LETHE_ASSERT_NO_ERROR(err);
-  owned_clear(&keep);
   double rel = acil_rel_error(lethe_tensor_f64(s->w), w_ref, WIDTH * k);
 
   g_autofree gboolean *active = active_mask(s);
@@ -398,7 +388,7 @@ test_acil_model_frame_shares_and_copies_on_write(void)
   AcilBatch rest = {o.x + D_F, o.y + 1, o.ids + 1, 99};
   g_autofree double *w_ref = g_new(double, 64 * 10);
   CU_ASSERT_TRUE(acil_ridge_from_scratch(lethe_tensor_f64(back->w_b), D_F, 64, GAMMA,
-                                         acil_state_n_classes(back), &rest, w_ref, &err));
+                                         acil_state_n_classes(back), &rest, 1, NULL, w_ref, &err));
   CU_ASSERT_TRUE(
       acil_rel_error(lethe_tensor_f64(back->w), w_ref, 64 * acil_state_n_classes(back)) <= EXACT);
   owned_clear(&o);
@@ -496,6 +486,204 @@ test_acu_refuses_class_never_learned(void)
   owned_clear(&o);
 }
 
+/* ---- The acil and acu nodes ----------------------------------------------- */
+
+#define P(...) ((const char *[]){__VA_ARGS__, NULL})
+
+/* A dataset frame of training rows [first, first + n) (those of @only_class
+ * when >= 0), samples @side × @side (28 is the real shape). */
+static LetheFrame *
+dataset_frame(gsize first, gsize n, gint32 only_class, const char *event, gint64 side)
+{
+  g_autoptr(GArray) rows = g_array_new(FALSE, FALSE, sizeof(gint64));
+  for (gsize i = first; i < first + n; i++)
+    if (only_class < 0 || train.y[i] == only_class)
+      g_array_append_val(rows, i);
+  gint64 m = rows->len, shape[3] = {m, side, side};
+  LetheTensor *x = lethe_tensor_new(LETHE_DTYPE_F32, 3, shape);
+  LetheTensor *y = lethe_tensor_new_1d(LETHE_DTYPE_I32, m);
+  LetheTensor *ids = lethe_tensor_new_1d(LETHE_DTYPE_I64, m);
+  for (gint64 i = 0; i < m; i++) {
+    gint64 r = g_array_index(rows, gint64, i);
+    if (side * side == D_F)
+      memcpy(lethe_tensor_f32(x) + i * D_F, train.x + r * D_F, D_F * sizeof(float));
+    lethe_tensor_i32(y)[i] = train.y[r];
+    lethe_tensor_i64(ids)[i] = train.ids[r];
+  }
+  LetheFrame *f = lethe_frame_new();
+  lethe_frame_take_tensor(f, "x", x);
+  lethe_frame_take_tensor(f, "y", y);
+  lethe_frame_take_tensor(f, "index", ids);
+  lethe_frame_set_meta_string(f, "event", event);
+  lethe_frame_set_meta_int(f, "n-classes", 10);
+  if (only_class >= 0)
+    lethe_frame_set_meta(
+        f, "forget-classes",
+        g_variant_new_fixed_array(G_VARIANT_TYPE_INT32, &only_class, 1, sizeof(gint32)));
+  return f;
+}
+
+static LetheCheck *
+harness(const char *type, const char *const *params)
+{
+  GError *err = NULL;
+  LetheCheck *h = lethe_check_new_from_registry(NULL, type, params, &err);
+  LETHE_ASSERT_NO_ERROR(err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+  return h;
+}
+
+/* The last value of metric @name the node recorded (NAN if none). */
+static double
+last_metric(LetheCheck *h, const char *name, gint64 *step)
+{
+  GPtrArray *m = lethe_check_get_metrics(h);
+  for (guint i = m->len; i-- > 0;) {
+    LetheMetric *x = m->pdata[i];
+    if (g_str_equal(x->name, name)) {
+      if (step)
+        *step = x->step;
+      return x->value;
+    }
+  }
+  return NAN;
+}
+
+static void
+push_ok(LetheCheck *h, const char *port, LetheFrame *f)
+{
+  GError *err = NULL;
+  CU_ASSERT_TRUE(lethe_check_push(h, port, f, &err));
+  LETHE_ASSERT_NO_ERROR(err);
+}
+
+static void
+test_acil_node_learns_forgets_a_class_and_verifies(void)
+{
+  ensure_data();
+  g_autoptr(LetheCheck) h = harness("acil", P("width=64", "seed=5", "verify=true"));
+  push_ok(h, "data", dataset_frame(0, 300, -1, "learn", 28));
+  g_autoptr(LetheFrame) m1 = lethe_check_pull(h, "model");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m1);
+  CU_ASSERT_STRING_EQUAL(lethe_frame_get_meta_string(m1, "model-kind", ""), "acil");
+  CU_ASSERT_EQUAL(lethe_frame_get_meta_int(m1, "version", 0), 1);
+  gint64 step = -1;
+  CU_ASSERT_TRUE(last_metric(h, "retrain_rel_error", &step) <= EXACT);
+  CU_ASSERT_EQUAL(step, 1);
+  CU_ASSERT_TRUE(last_metric(h, "learn_seconds", NULL) >= 0.0);
+
+  push_ok(h, "data", dataset_frame(300, 300, -1, "learn", 28));
+  g_autoptr(LetheFrame) m2 = lethe_check_pull(h, "model");
+  CU_ASSERT_EQUAL(lethe_frame_get_meta_int(m2, "version", 0), 2);
+  CU_ASSERT_EQUAL(lethe_frame_get_tensor(m2, "learned_ids")->shape[0], 600);
+
+  push_ok(h, "data", dataset_frame(0, 600, 3, "forget", 28));
+  g_autoptr(LetheFrame) m3 = lethe_check_pull(h, "model");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m3);
+  CU_ASSERT_STRING_EQUAL(lethe_frame_get_meta_string(m3, "event", ""), "forget");
+  CU_ASSERT_TRUE(last_metric(h, "retrain_rel_error", &step) <= EXACT);
+  CU_ASSERT_EQUAL(step, 3);
+  CU_ASSERT_TRUE(last_metric(h, "unlearn_seconds", NULL) >= 0.0);
+  LetheTensor *classes = lethe_frame_get_tensor(m3, "classes");
+  CU_ASSERT_EQUAL(classes->shape[0], 9);
+  for (gint64 i = 0; i < classes->shape[0]; i++)
+    CU_ASSERT_NOT_EQUAL(lethe_tensor_i32(classes)[i], 3);
+  LetheTensor *w = lethe_frame_get_tensor(m3, "W");
+  for (gint64 j = 0; j < 64; j++)
+    CU_ASSERT_EQUAL(lethe_tensor_f64(w)[j * 10 + 3], 0.0);
+
+  /* the model kind runs the frame: class 3 is never predicted */
+  g_autoptr(LetheFrame) probe = dataset_frame(1000, 50, -1, "learn", 28);
+  g_autoptr(LetheTensor) logits = NULL;
+  GError *err = NULL;
+  CU_ASSERT_TRUE(lethe_model_forward(m3, lethe_frame_get_tensor(probe, "x"), &logits, &err));
+  LETHE_ASSERT_NO_ERROR(err);
+  CU_ASSERT_EQUAL(logits->shape[1], 10);
+  for (gint64 i = 0; i < logits->shape[0]; i++)
+    CU_ASSERT_TRUE(isinf(lethe_tensor_f32(logits)[i * 10 + 3]));
+  /* the model pushed before the request still answers for class 3 */
+  g_autoptr(LetheTensor) before = NULL;
+  CU_ASSERT_TRUE(lethe_model_forward(m2, lethe_frame_get_tensor(probe, "x"), &before, &err));
+  CU_ASSERT_TRUE(isfinite(lethe_tensor_f32(before)[3]));
+
+  /* ids never learned: refused, naming them */
+  CU_ASSERT_FALSE(lethe_check_push(h, "data", dataset_frame(700, 3, -1, "forget", 28), &err));
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_INVALID, "sample ids 700, 701, 702 were never");
+}
+
+static void
+test_acu_node_unlearns_from_a_model_frame(void)
+{
+  ensure_data();
+  g_autoptr(LetheCheck) learn = harness("acil", P("width=64", "seed=5"));
+  push_ok(learn, "data", dataset_frame(0, 400, -1, "learn", 28));
+  g_autoptr(LetheFrame) model = lethe_check_pull(learn, "model");
+  LetheTensor *w_in = lethe_frame_get_tensor(model, "W");
+  g_autofree double *w_before = g_memdup2(lethe_tensor_f64(w_in), lethe_tensor_n_bytes(w_in));
+
+  g_autoptr(LetheCheck) h = harness("acu", P("verify=true"));
+  push_ok(h, "forget", dataset_frame(0, 50, -1, "forget", 28));
+  push_ok(h, "retain", dataset_frame(50, 350, -1, "retain", 28));
+  push_ok(h, "model", lethe_frame_ref(model));
+  CU_ASSERT_EQUAL(lethe_check_get_n_pending(h, "model"), 0); /* apply = last: at the end */
+  GError *err = NULL;
+  CU_ASSERT_TRUE(lethe_check_push_eos(h, NULL, &err));
+  LETHE_ASSERT_NO_ERROR(err);
+  g_autoptr(LetheFrame) out = lethe_check_pull(h, "model");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+  CU_ASSERT_EQUAL(lethe_frame_get_meta_int(out, "version", 0), 2);
+  CU_ASSERT_EQUAL(lethe_frame_get_tensor(out, "learned_ids")->shape[0], 350);
+  CU_ASSERT_TRUE(lethe_frame_get_meta_double(out, "unlearn-seconds", -1) >= 0.0);
+  double rel = last_metric(h, "retrain_rel_error", NULL);
+  printf("\n  acu node: rel %.3g", rel);
+  CU_ASSERT_TRUE(rel <= EXACT);
+  /* the input model is untouched: its statistics were copied on write */
+  CU_ASSERT_PTR_NOT_EQUAL(lethe_frame_get_tensor(out, "U"), lethe_frame_get_tensor(model, "U"));
+  CU_ASSERT_EQUAL(memcmp(lethe_tensor_f64(w_in), w_before, lethe_tensor_n_bytes(w_in)), 0);
+  CU_ASSERT_PTR_EQUAL(lethe_frame_get_tensor(out, "W_B"), lethe_frame_get_tensor(model, "W_B"));
+}
+
+static void
+test_acu_node_refuses_bad_forget_sets(void)
+{
+  ensure_data();
+  g_autoptr(LetheCheck) learn = harness("acil", P("width=32", "seed=5"));
+  push_ok(learn, "data", dataset_frame(0, 200, 0, "learn", 28)); /* class 0 only */
+  g_autoptr(LetheFrame) model = lethe_check_pull(learn, "model");
+  GError *err = NULL;
+
+  /* another dataset's shape */
+  g_autoptr(LetheCheck) h1 = harness("acu", P("apply=each"));
+  push_ok(h1, "forget", dataset_frame(0, 10, -1, "forget", 32));
+  CU_ASSERT_FALSE(lethe_check_push(h1, "model", lethe_frame_ref(model), &err));
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_INVALID,
+                     "forget set (model version 1): its samples have shape [10, 32, 32], 1024 "
+                     "features each, but the model was learned on 784 features");
+
+  /* a class never learned */
+  g_autoptr(LetheCheck) h2 = harness("acu", P("apply=each"));
+  push_ok(h2, "forget", dataset_frame(0, 200, 3, "forget", 28));
+  CU_ASSERT_FALSE(lethe_check_push(h2, "model", lethe_frame_ref(model), &err));
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_INVALID,
+                     "cannot forget class 3: the model has not learned it (learned classes: 0)");
+
+  /* samples never learned */
+  g_autoptr(LetheCheck) h3 = harness("acu", P("apply=each"));
+  push_ok(h3, "forget", dataset_frame(0, 3, -1, "forget", 28));
+  CU_ASSERT_FALSE(lethe_check_push(h3, "model", lethe_frame_ref(model), &err));
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_INVALID,
+                     "cannot unlearn 1 of the 3 samples: sample id 0 was never learned");
+
+  /* a model of another kind */
+  g_autoptr(LetheCheck) h4 = harness("acu", P("apply=each"));
+  push_ok(h4, "forget", dataset_frame(0, 3, -1, "forget", 28));
+  g_autoptr(LetheFrame) seq = lethe_frame_new();
+  lethe_frame_set_meta_string(seq, "model-kind", "sequential");
+  lethe_frame_set_meta_string(seq, "arch", "linear");
+  CU_ASSERT_FALSE(lethe_check_push(h4, "model", lethe_frame_ref(seq), &err));
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_SCHEMA, "not 'acil'");
+}
+
 LETHE_TEST_MAIN("acil", LETHE_TEST(test_acil_recursive_equals_joint_ridge),
                 LETHE_TEST(test_acu_exact_unlearning_sequence),
                 LETHE_TEST(test_acil_alternating_requests_stay_exact),
@@ -503,4 +691,7 @@ LETHE_TEST_MAIN("acil", LETHE_TEST(test_acil_recursive_equals_joint_ridge),
                 LETHE_TEST(test_acil_model_frame_shares_and_copies_on_write),
                 LETHE_TEST(test_acil_model_frame_of_other_kind_is_refused),
                 LETHE_TEST(test_acu_refuses_ids_never_learned),
-                LETHE_TEST(test_acu_refuses_class_never_learned))
+                LETHE_TEST(test_acu_refuses_class_never_learned),
+                LETHE_TEST(test_acil_node_learns_forgets_a_class_and_verifies),
+                LETHE_TEST(test_acu_node_unlearns_from_a_model_frame),
+                LETHE_TEST(test_acu_node_refuses_bad_forget_sets))

@@ -97,6 +97,26 @@ test_csv_reads_ludb_index_from_the_zip(void)
   CU_ASSERT_PTR_NOT_NULL(strstr(csv_table_get(t, 0, rhythm), "Sinus bradycardia"));
 }
 
+/* Found by fuzz-csv: without a header the name was NULL, not the
+ * documented "column N". */
+static void
+test_csv_columns_without_header_are_named_column_n(void)
+{
+  const char text[] = "1;\0003;x\n4;5;6\n";
+  GError *err = NULL;
+  g_autoptr(CsvTable) t = csv_parse(text, sizeof text - 1, ';', FALSE, "t.csv", &err);
+  LETHE_ASSERT_NO_ERROR(err);
+  CU_ASSERT_EQUAL(csv_table_n_cols(t), 3);
+  CU_ASSERT_EQUAL(csv_table_n_rows(t), 2);
+  CU_ASSERT_STRING_EQUAL(csv_table_column_name(t, 0), "column 1");
+  CU_ASSERT_STRING_EQUAL(csv_table_column_name(t, 2), "column 3");
+  /* The same numbering as the error messages use. */
+  double v;
+  CU_ASSERT_FALSE(csv_table_get_double(t, 0, 2, FALSE, &v, &err));
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_PARSE, "t.csv:1: column 3: 'x' is not a number");
+}
+
 LETHE_TEST_MAIN("csv", LETHE_TEST(test_csv_parses_quotes_newlines_and_crlf),
                 LETHE_TEST(test_csv_numbers_and_errors_name_line_and_column),
-                LETHE_TEST(test_csv_reads_ludb_index_from_the_zip))
+                LETHE_TEST(test_csv_reads_ludb_index_from_the_zip),
+                LETHE_TEST(test_csv_columns_without_header_are_named_column_n))

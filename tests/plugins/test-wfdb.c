@@ -599,7 +599,36 @@ test_signal_resample_preserves_a_slow_sine(void)
   CU_ASSERT_DOUBLE_EQUAL(up[7], 0.6 * y[1] + 0.4 * y[2], 1e-6);
 }
 
+/* Found by fuzz-wfdb-record: an empty signal file (NULL data) went
+ * through pointer arithmetic, and an empty header through g_strndup(NULL). */
+static void
+test_wfdb_empty_header_and_empty_signal_file(void)
+{
+  GError *err = NULL;
+  g_autoptr(WfdbHeader) none = wfdb_header_parse(NULL, 0, "e.hea", &err);
+  CU_ASSERT_PTR_NULL(none);
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_PARSE, "e.hea: no record line");
+
+  g_autoptr(GHashTable) entries =
+      g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+  const char hea[] = "r 1 250\nr.dat 212 200 12 0 0 0 0 i\n";
+  g_hash_table_insert(entries, g_strdup("d/r.hea"), g_bytes_new(hea, sizeof hea - 1));
+  g_hash_table_insert(entries, g_strdup("d/r.dat"), g_bytes_new(NULL, 0));
+  g_hash_table_insert(entries, g_strdup("d/e.hea"), g_bytes_new(NULL, 0));
+  g_autoptr(WfdbSource) src = wfdb_source_new_from_entries("mem.zip", entries);
+  CU_ASSERT_EQUAL(wfdb_source_get_records(src)->len, 2);
+
+  g_autoptr(WfdbRecord) r = wfdb_record_load(src, "d/r", &err);
+  LETHE_ASSERT_NO_ERROR(err);
+  CU_ASSERT_EQUAL(r->n_samples, 0);
+  CU_ASSERT_EQUAL(r->n_invalid, 0);
+  g_autoptr(WfdbRecord) e = wfdb_record_load(src, "d/e", &err);
+  CU_ASSERT_PTR_NULL(e);
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_PARSE, "no record line");
+}
+
 LETHE_TEST_MAIN("wfdb", LETHE_TEST(test_wfdb_header_parses_fields_and_defaults),
+                LETHE_TEST(test_wfdb_empty_header_and_empty_signal_file),
                 LETHE_TEST(test_wfdb_header_errors_name_file_and_line),
                 LETHE_TEST(test_wfdb_decodes_formats_16_61_80_212),
                 LETHE_TEST(test_wfdb_checksum_wraps_modulo_65536),

@@ -13,6 +13,7 @@ struct _CsvTable {
   char *file;
   guint n_cols;
   GPtrArray *header; /* names, or NULL */
+  GPtrArray *names;  /* "column N" (1-based, as in messages) when there is no header */
   GPtrArray *cells;  /* n_rows × n_cols strings, row-major */
   GArray *lines;     /* guint: first line of each row */
 };
@@ -25,6 +26,8 @@ csv_table_free(CsvTable *table)
   g_free(table->file);
   if (table->header)
     g_ptr_array_unref(table->header);
+  if (table->names)
+    g_ptr_array_unref(table->names);
   g_ptr_array_unref(table->cells);
   g_array_unref(table->lines);
   g_free(table);
@@ -148,6 +151,11 @@ csv_parse(const char *text, gsize len, char delimiter, gboolean has_header, cons
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_PARSE, "%s: the table is empty", file);
     return NULL;
   }
+  if (t->header == NULL) {
+    t->names = g_ptr_array_new_full(t->n_cols, g_free);
+    for (guint i = 0; i < t->n_cols; i++)
+      g_ptr_array_add(t->names, g_strdup_printf("column %u", i + 1));
+  }
   return g_steal_pointer(&t);
 }
 
@@ -181,9 +189,7 @@ const char *
 csv_table_column_name(const CsvTable *table, guint col)
 {
   g_return_val_if_fail(col < table->n_cols, NULL);
-  if (table->header)
-    return table->header->pdata[col];
-  return NULL;
+  return (table->header ? table->header : table->names)->pdata[col];
 }
 
 int

@@ -298,13 +298,14 @@ wfdb_header_parse(const char *text, gsize len, const char *file, GError **error)
   h->file = g_strdup(file);
   h->comments = g_ptr_array_new_with_free_func(g_free);
 
-  if (memchr(text, '\0', len) != NULL) {
+  if (len > 0 && memchr(text, '\0', len) != NULL) {
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_PARSE,
                 "%s: a header is text, but this file holds NUL bytes (a binary file named .hea?)",
                 file);
     return NULL;
   }
-  g_autofree char *copy = g_strndup(text, len);
+  /* g_strndup(NULL, 0) is NULL: an empty file must still read as "". */
+  g_autofree char *copy = len > 0 ? g_strndup(text, len) : g_strdup("");
   g_auto(GStrv) lines = g_strsplit(copy, "\n", -1);
   guint n_sig_seen = 0;
   gboolean have_record = FALSE;
@@ -458,6 +459,10 @@ wfdb_decode_group(const guint8 *data, gsize len, const char *file, int format, g
                 file, len, n_samples, n_group, format, byte_offset, need);
     return FALSE;
   }
+  if (invalid)
+    *invalid = 0;
+  if (total == 0) /* also keeps an empty file's NULL @data out of pointer arithmetic */
+    return TRUE;
   const guint8 *p = data + byte_offset;
   const gint32 bad = wfdb_invalid_sample(format);
   gint64 n_bad = 0;

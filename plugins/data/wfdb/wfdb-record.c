@@ -180,6 +180,27 @@ wfdb_source_open(const char *path, const char *record_glob, GError **error)
   return g_steal_pointer(&s);
 }
 
+WfdbSource *
+wfdb_source_new_from_entries(const char *label, GHashTable *entries)
+{
+  g_return_val_if_fail(label != NULL && entries != NULL, NULL);
+
+  WfdbSource *s = g_new0(WfdbSource, 1);
+  s->path = g_strdup(label);
+  s->records = g_ptr_array_new_with_free_func(g_free);
+  s->all_files = g_ptr_array_new_with_free_func(g_free);
+  s->entries = g_hash_table_ref(entries);
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init(&it, s->entries);
+  while (g_hash_table_iter_next(&it, &k, NULL)) {
+    add_record_if_header(s, k);
+    g_ptr_array_add(s->all_files, g_strdup(k));
+  }
+  g_ptr_array_sort(s->records, natural_ptr_compare);
+  return s;
+}
+
 void
 wfdb_source_free(WfdbSource *source)
 {

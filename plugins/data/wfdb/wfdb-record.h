@@ -27,6 +27,16 @@ typedef struct _WfdbSource WfdbSource;
  * is missing, a corrupt archive, or holds no record (matching the filter).
  */
 WfdbSource *wfdb_source_open(const char *path, const char *record_glob, GError **error);
+/**
+ * wfdb_source_new_from_entries:
+ * @label: names the source in messages
+ * @entries: relative path → #GBytes, as read from an archive (a ref is taken)
+ *
+ * A source over files already in memory (tests, fuzz targets).  Every
+ * `.hea` entry is a record.  Returns: (transfer full) the source, possibly
+ * holding no record.
+ */
+WfdbSource *wfdb_source_new_from_entries(const char *label, GHashTable *entries);
 void wfdb_source_free(WfdbSource *source);
 /** wfdb_source_get_records: (transfer none) record keys (header paths without ".hea"), natural
  * order. */

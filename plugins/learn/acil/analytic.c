@@ -191,25 +191,37 @@ accumulate_q(double *q, gint64 k, gint64 width, const double *xe, const gint32 *
 
 gboolean
 acil_ridge_from_scratch(const double *w_b, gint64 d_f, gint64 width, double gamma, gint64 k,
-                        const AcilBatch *data, double *w_out, GError **error)
+                        const AcilBatch *batches, gsize n_batches, const AcilState *only_learned,
+                        double *w_out, GError **error)
 {
   g_autofree double *a = g_new0(double, (gsize)(width * width));
   g_autofree double *xe = g_new(double, (gsize)CHUNK *(gsize)width);
+  g_autofree float *x = g_new(float, (gsize)CHUNK *(gsize)d_f);
+  g_autofree gint32 *y = g_new(gint32, CHUNK);
   for (gint64 i = 0; i < width; i++)
     a[i * width + i] = gamma;
   memset(w_out, 0, (gsize)(width * k) * sizeof(double));
-  for (gsize r0 = 0; r0 < data->n; r0 += CHUNK) {
-    gsize m = MIN((gsize)CHUNK, data->n - r0);
-    acil_expand(w_b, d_f, width, data->x + r0 * (gsize)d_f, m, xe);
-    gram_update(a, width, xe, m, 1.0);
-    for (gsize i = 0; i < m; i++)
-      if (data->y[r0 + i] < 0 || data->y[r0 + i] >= k) {
-        g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
-                    "label %d of row %zu is outside the %" G_GINT64_FORMAT " classes",
-                    data->y[r0 + i], r0 + i, k);
-        return FALSE;
+  for (gsize bi = 0; bi < n_batches; bi++) {
+    const AcilBatch *data = &batches[bi];
+    for (gsize r = 0; r < data->n;) {
+      gsize m = 0; /* gather up to CHUNK rows that count */
+      for (; r < data->n && m < CHUNK; r++) {
+        if (only_learned && !acil_state_is_learned(only_learned, data->ids[r]))
+          continue;
+        if (data->y[r] < 0 || data->y[r] >= k) {
+          g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
+                      "sample id %" G_GINT64_FORMAT
+                      " has label %d, outside the model's %" G_GINT64_FORMAT " classes",
+                      data->ids[r], data->y[r], k);
+          return FALSE;
+        }
+        memcpy(x + m * (gsize)d_f, data->x + r * (gsize)d_f, (gsize)d_f * sizeof(float));
+        y[m++] = data->y[r];
       }
-    accumulate_q(w_out, k, width, xe, data->y + r0, m, 1.0);
+      acil_expand(w_b, d_f, width, x, m, xe);
+      gram_update(a, width, xe, m, 1.0);
+      accumulate_q(w_out, k, width, xe, y, m, 1.0);
+    }
   }
   return lethe_linalg_solve_spd_f64(a, (gsize)width, (gsize)width, w_out, (gsize)k, (gsize)k,
                                     error);
@@ -310,9 +322,10 @@ check_unlearn(const AcilState *s, const AcilBatch *b, const char *who, GError **
   if (unseen->len > 0) {
     g_autofree char *list = format_ids(unseen);
     g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
-                "%s: cannot unlearn %u of the %zu samples: sample ids %s were never learned (or "
-                "were unlearned already); exact unlearning removes only learned samples",
-                who, unseen->len, b->n, list);
+                "%s: cannot unlearn %u of the %zu samples: sample id%s %s %s never learned (or "
+                "%s unlearned already); exact unlearning removes only learned samples",
+                who, unseen->len, b->n, unseen->len > 1 ? "s" : "", list,
+                unseen->len > 1 ? "were" : "was", unseen->len > 1 ? "were" : "was");
     return FALSE;
   }
   return TRUE;
@@ -366,26 +379,34 @@ acil_check_forget_classes(const AcilState *s, const gint64 *classes, gsize n_cla
 
 /* ---- Updates ------------------------------------------------------------- */
 
+/* Widens Q to @k columns (zeros for the new classes). */
+static void
+widen(AcilState *s, gint64 k)
+{
+  gint64 k_old = acil_state_n_classes(s);
+  if (k <= k_old)
+    return;
+  LetheTensor *q = lethe_tensor_new_2d(LETHE_DTYPE_F64, s->width, k);
+  const double *src = lethe_tensor_f64(s->q);
+  double *dst = lethe_tensor_f64(q);
+  for (gint64 j = 0; j < s->width; j++)
+    memcpy(dst + j * k, src + j * k_old, (gsize)k_old * sizeof(double));
+  lethe_tensor_unref(s->q);
+  s->q = q;
+  g_array_set_size(s->counts, (guint)k);
+}
+
 /* Makes every statistic writable (a copy only when a model frame still
- * shares it) and widens Q and W to @k columns. */
+ * shares it) and widens Q to @k columns. */
 static void
 prepare(AcilState *s, gint64 k)
 {
   s->a = lethe_tensor_make_writable(s->a);
   s->u = lethe_tensor_make_writable(s->u);
-  gint64 k_old = acil_state_n_classes(s);
-  if (k > k_old) {
-    LetheTensor *q = lethe_tensor_new_2d(LETHE_DTYPE_F64, s->width, k);
-    const double *src = lethe_tensor_f64(s->q);
-    double *dst = lethe_tensor_f64(q);
-    for (gint64 j = 0; j < s->width; j++)
-      memcpy(dst + j * k, src + j * k_old, (gsize)k_old * sizeof(double));
-    lethe_tensor_unref(s->q);
-    s->q = q;
-    g_array_set_size(s->counts, (guint)k);
-  } else {
+  if (k > acil_state_n_classes(s))
+    widen(s, k);
+  else
     s->q = lethe_tensor_make_writable(s->q);
-  }
 }
 
 static gboolean
@@ -434,6 +455,16 @@ apply_batch(AcilState *s, const AcilBatch *b, double sign, gboolean givens)
                                               NULL);
   }
   return ok;
+}
+
+void
+acil_state_reserve_classes(AcilState *s, gint64 k)
+{
+  g_return_if_fail(s != NULL && k <= MAX_LABEL + 1);
+  if (k <= acil_state_n_classes(s))
+    return;
+  widen(s, k);
+  solve_w(s);
 }
 
 gboolean

@@ -96,6 +96,13 @@ gsize acil_state_n_learned(const AcilState *state);
 gboolean acil_state_is_learned(const AcilState *state, gint64 id);
 
 /**
+ * acil_state_reserve_classes:
+ * Widens the outputs to @k classes; the new ones stay inactive (−inf)
+ * until they have samples.
+ */
+void acil_state_reserve_classes(AcilState *state, gint64 k);
+
+/**
  * acil_learn:
  * @who: the node (or caller) named in errors
  *
@@ -143,13 +150,17 @@ void acil_predict(const double *w_b, const double *w, const gboolean *active, gi
 
 /**
  * acil_ridge_from_scratch:
- * @w_out: (out): width × @k, the ridge solution on @data alone
+ * @batches: the data, in @n_batches parts
+ * @only_learned: (nullable): when set, only rows whose id @only_learned
+ *   has learned count (the retained set of a state)
+ * @w_out: (out): width × @k, the ridge solution on that data alone
  *
  * The closed form (Σ x_eᵀx_e + γI)⁻¹ Σ x_eᵀ y computed in one pass over
- * @data: the reference the recursive state must equal.
+ * the data: the reference the recursive state must equal.
  */
 gboolean acil_ridge_from_scratch(const double *w_b, gint64 d_f, gint64 width, double gamma,
-                                 gint64 k, const AcilBatch *data, double *w_out, GError **error);
+                                 gint64 k, const AcilBatch *batches, gsize n_batches,
+                                 const AcilState *only_learned, double *w_out, GError **error);
 
 /** acil_rel_error: ‖W − W_ref‖_F / ‖W_ref‖_F (0 when both are 0). */
 double acil_rel_error(const double *w, const double *w_ref, gsize n);

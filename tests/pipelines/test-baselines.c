@@ -1,0 +1,217 @@
+/* Tests: the baseline pipelines (pipelines/split-fmnist-*.lethe,
+ * fmnist-retrain-oracle.lethe) run by the built `lethe run` on reduced
+ * data, with assertions on the numbers they write to metrics.jsonl; and
+ * the errors a user gets from bad input to them.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "lethe-test.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+
+/* Every reduced run: the first 6000 training and 2000 test images. */
+#define SMALL "train.limit=6000", "test.limit=2000"
+
+static gboolean
+have_fmnist(void)
+{
+  if (g_file_test(LETHE_FMNIST_DIR "/train-images-idx3-ubyte.gz", G_FILE_TEST_EXISTS))
+    return TRUE;
+  CU_FAIL("Fashion-MNIST is missing: install Debian's dataset-fashion-mnist");
+  return FALSE;
+}
+
+/* Runs `lethe run -q -j 2 -o DIR pipelines/@pipeline ARGS…`; returns the
+ * exit status, the output folder in @dir and stderr in @err. */
+static int
+run_pipeline(const char *pipeline, const char *const *args, char **dir, char **err)
+{
+  const char *build = g_getenv("LETHE_BUILD_ROOT");
+  g_autofree char *exe = g_build_filename(build, "core", "tools", "lethe", NULL);
+  g_autofree char *file =
+      g_build_filename(g_getenv("LETHE_SOURCE_ROOT"), "pipelines", pipeline, NULL);
+  g_autoptr(GError) error = NULL;
+  *dir = g_dir_make_tmp("lethe-baselines-XXXXXX", &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autofree char *out_dir = g_build_filename(*dir, "run", NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  g_ptr_array_add(argv, exe);
+  g_ptr_array_add(argv, "run");
+  g_ptr_array_add(argv, "-q");
+  g_ptr_array_add(argv, "-j");
+  g_ptr_array_add(argv, "2");
+  g_ptr_array_add(argv, "-o");
+  g_ptr_array_add(argv, out_dir);
+  g_ptr_array_add(argv, file);
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add(argv, (gpointer)*a);
+  g_ptr_array_add(argv, NULL);
+  int status = -1;
+  g_autofree char *out = NULL;
+  CU_ASSERT_TRUE_FATAL(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                    &out, err, &status, &error));
+  LETHE_ASSERT_NO_ERROR(error);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+remove_tree(const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name(d))) {
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_DIR))
+      remove_tree(path);
+    else
+      g_unlink(path);
+  }
+  g_rmdir(dir);
+}
+
+/* The last value of metric @name of @node at @step (-1: the summary,
+ * written without a step) in DIR/run/metrics.jsonl; NAN when absent. */
+static double
+metric(const char *dir, const char *node, const char *name, gint64 step)
+{
+  g_autofree char *path = g_build_filename(dir, "run", "metrics.jsonl", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return NAN;
+  double value = NAN;
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    if (**l == '\0')
+      continue;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    if (!json_parser_load_from_data(parser, *l, -1, NULL))
+      continue;
+    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+    JsonNode *s = json_object_get_member(o, "step");
+    gint64 at = s && !JSON_NODE_HOLDS_NULL(s) ? json_node_get_int(s) : -1;
+    if (g_strcmp0(json_object_get_string_member(o, "node"), node) == 0 &&
+        g_strcmp0(json_object_get_string_member(o, "name"), name) == 0 && at == step &&
+        JSON_NODE_HOLDS_VALUE(json_object_get_member(o, "value")))
+      value = json_object_get_double_member(o, "value");
+  }
+  return value;
+}
+
+#define ASSERT_CONTAINS(haystack, needle)                                                          \
+  do {                                                                                             \
+    if (!strstr((haystack), (needle)))                                                             \
+      fprintf(stderr, "\n  \"%s\" lacks \"%s\"\n", (haystack), (needle));                          \
+    CU_ASSERT_PTR_NOT_NULL(strstr((haystack), (needle)));                                          \
+  } while (0)
+
+static void
+test_finetune_collapses_in_class_il_but_not_in_task_il(void)
+{
+  if (!have_fmnist())
+    return;
+  g_autofree char *dir = NULL, *err = NULL;
+  const char *args[] = {SMALL, "learn.epochs=5", NULL};
+  CU_ASSERT_EQUAL_FATAL(run_pipeline("split-fmnist-finetune.lethe", args, &dir, &err), 0);
+  double cil = metric(dir, "eval", "avg_acc", -1);
+  double til = metric(dir, "eval", "avg_acc_task_il", -1);
+  double last = metric(dir, "eval", "new_acc", -1);
+  fprintf(stderr, "\n  finetune: class-IL %.4f, task-IL %.4f, last task %.4f\n", cil, til, last);
+  /* only the last task's two classes survive */
+  CU_ASSERT_TRUE(cil < 0.35);
+  CU_ASSERT_TRUE(cil > 0.1);
+  CU_ASSERT_TRUE(last > 0.9);
+  CU_ASSERT_TRUE(til > cil + 0.3);
+  CU_ASSERT_TRUE(metric(dir, "eval", "forgetting_max", -1) > 0.6);
+  remove_tree(dir);
+}
+
+static void
+test_joint_stays_near_full_data_accuracy(void)
+{
+  if (!have_fmnist())
+    return;
+  g_autofree char *dir = NULL, *err = NULL;
+  const char *args[] = {SMALL, "learn.epochs=5", NULL};
+  CU_ASSERT_EQUAL_FATAL(run_pipeline("split-fmnist-joint.lethe", args, &dir, &err), 0);
+  double cil = metric(dir, "eval", "avg_acc", -1);
+  double til = metric(dir, "eval", "avg_acc_task_il", -1);
+  fprintf(stderr, "\n  joint: class-IL %.4f, task-IL %.4f\n", cil, til);
+  CU_ASSERT_TRUE(cil > 0.7);
+  CU_ASSERT_TRUE(til > 0.9);
+  CU_ASSERT_TRUE(metric(dir, "eval", "forgetting_max", -1) < 0.25);
+  remove_tree(dir);
+}
+
+static void
+test_retrained_oracle_forgets_the_class_and_keeps_the_rest(void)
+{
+  if (!have_fmnist())
+    return;
+  g_autofree char *dir = NULL, *err = NULL;
+  const char *args[] = {SMALL, "learn.epochs=5", NULL};
+  CU_ASSERT_EQUAL_FATAL(run_pipeline("fmnist-retrain-oracle.lethe", args, &dir, &err), 0);
+  /* version 1: the original model, version 2: retrained without class 3 */
+  double f1 = metric(dir, "report", "forget_acc", 1), f2 = metric(dir, "report", "forget_acc", 2);
+  double r1 = metric(dir, "report", "retain_acc", 1), r2 = metric(dir, "report", "retain_acc", 2);
+  fprintf(stderr, "\n  oracle: forget %.4f -> %.4f, retain %.4f -> %.4f\n", f1, f2, r1, r2);
+  CU_ASSERT_TRUE(f1 > 0.5);
+  CU_ASSERT_EQUAL(f2, 0.0);
+  CU_ASSERT_TRUE(fabs(r2 - r1) < 0.03);
+  remove_tree(dir);
+}
+
+/* A pipeline that fails: exit status 1 and a message naming the node. */
+static void
+expect_failure(const char *pipeline, const char *const *args, const char *node, const char *message)
+{
+  if (!have_fmnist())
+    return;
+  g_autofree char *dir = NULL, *err = NULL;
+  CU_ASSERT_EQUAL(run_pipeline(pipeline, args, &dir, &err), 1);
+  g_autofree char *who = g_strdup_printf("node '%s'", node);
+  ASSERT_CONTAINS(err, who);
+  ASSERT_CONTAINS(err, message);
+  remove_tree(dir);
+}
+
+static void
+test_labels_beyond_the_model_outputs_are_refused(void)
+{
+  const char *args[] = {SMALL, "learn.arch=linear(784,32) relu linear(32,8)", NULL};
+  expect_failure("split-fmnist-finetune.lethe", args, "learn",
+                 "of task 4 is out of range for a model with 8 outputs");
+}
+
+static void
+test_model_that_does_not_take_the_data_is_refused(void)
+{
+  const char *args[] = {SMALL, "learn.arch=linear(100,10)", NULL};
+  expect_failure("split-fmnist-joint.lethe", args, "learn",
+                 "do not fit the model 'linear(100,10)': layer 0");
+}
+
+static void
+test_forgetting_a_class_that_does_not_exist_is_refused(void)
+{
+  const char *args[] = {SMALL, "request.classes=12", NULL};
+  expect_failure("fmnist-retrain-oracle.lethe", args, "request",
+                 "names class 12, which does not exist");
+}
+
+static void
+test_an_empty_task_is_refused(void)
+{
+  /* 12 classes in 6 tasks: the last task's classes 10 and 11 have no samples */
+  const char *args[] = {SMALL, "tasks.n-classes=12", "tasks.tasks=6", NULL};
+  expect_failure("split-fmnist-finetune.lethe", args, "tasks",
+                 "task 5 (classes 10, 11) has no samples");
+}
+
+LETHE_TEST_MAIN("baselines", LETHE_TEST(test_finetune_collapses_in_class_il_but_not_in_task_il),
+                LETHE_TEST(test_joint_stays_near_full_data_accuracy),
+                LETHE_TEST(test_retrained_oracle_forgets_the_class_and_keeps_the_rest),
+                LETHE_TEST(test_labels_beyond_the_model_outputs_are_refused),
+                LETHE_TEST(test_model_that_does_not_take_the_data_is_refused),
+                LETHE_TEST(test_forgetting_a_class_that_does_not_exist_is_refused),
+                LETHE_TEST(test_an_empty_task_is_refused))
