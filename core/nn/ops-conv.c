@@ -604,16 +604,11 @@ lethe_op_conv1d(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stri
 }
 
 LetheVar *
-nn_conv_relu(LetheTape *tape, gboolean is1d, LetheVar *x, LetheVar *w, LetheVar *b, int stride,
-             int pad)
+lethe_op_conv2d_fused(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride, int pad,
+                      gboolean relu, gboolean max_pool2)
 {
-  return conv(tape, is1d ? "conv1d" : "conv2d", is1d, x, w, b, stride, pad, TRUE, FALSE);
-}
-
-LetheVar *
-nn_conv_relu_pool(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride, int pad)
-{
-  return conv(tape, "conv2d", FALSE, x, w, b, stride, pad, TRUE, TRUE);
+  g_return_val_if_fail(!max_pool2 || relu, NULL);
+  return conv(tape, "conv2d", FALSE, x, w, b, stride, pad, relu, max_pool2);
 }
 
 static LetheVar *

@@ -329,10 +329,11 @@ lethe_sequential_forward(LetheSequential *seq, LetheTape *tape, LetheVar *x, gbo
       break;
     case L_CONV2D:
     case L_CONV1D:
-      h = fuse_pool ? nn_conv_relu_pool(tape, h, w, b, l->a[3], l->a[4])
-          : fuse    ? nn_conv_relu(tape, l->kind == L_CONV1D, h, w, b, l->a[3], l->a[4])
-                 : (l->kind == L_CONV1D ? lethe_op_conv1d : lethe_op_conv2d)(tape, h, w, b, l->a[3],
-                                                                             l->a[4]);
+      h = l->kind == L_CONV1D
+              ? lethe_op_conv1d(tape, h, w, b, l->a[3], l->a[4])
+              : lethe_op_conv2d_fused(tape, h, w, b, l->a[3], l->a[4], fuse, fuse_pool);
+      if (h && fuse && l->kind == L_CONV1D) /* no fused 1-D kernel: separate ReLU */
+        h = lethe_op_relu(tape, h);
       break;
     case L_RELU:
       h = lethe_op_relu(tape, h);

@@ -12,8 +12,6 @@
 #include <lethe/nn-ops.h>
 #include <math.h>
 
-#include "nn-private.h" /* the fused kernels the sequential model uses */
-
 #define MAX_IN 4
 
 typedef LetheVar *(*BuildFn)(LetheTape *tape, LetheVar **in);
@@ -64,8 +62,8 @@ static LetheVar *b_conv2d(LetheTape *t, LetheVar **in) { return lethe_op_conv2d(
 static LetheVar *b_conv2d_s2(LetheTape *t, LetheVar **in) { return lethe_op_conv2d(t, in[0], in[1], NULL, 2, 0); }
 static LetheVar *b_conv1d(LetheTape *t, LetheVar **in) { return lethe_op_conv1d(t, in[0], in[1], in[2], 2, 1); }
 static LetheVar *b_conv2d_chunked(LetheTape *t, LetheVar **in) { return lethe_op_conv2d(t, in[0], in[1], in[2], 1, 1); }
-static LetheVar *b_conv_relu(LetheTape *t, LetheVar **in) { return nn_conv_relu(t, FALSE, in[0], in[1], in[2], 1, 1); }
-static LetheVar *b_conv_relu_pool(LetheTape *t, LetheVar **in) { return nn_conv_relu_pool(t, in[0], in[1], in[2], 1, 0); }
+static LetheVar *b_conv_relu(LetheTape *t, LetheVar **in) { return lethe_op_conv2d_fused(t, in[0], in[1], in[2], 1, 1, TRUE, FALSE); }
+static LetheVar *b_conv_relu_pool(LetheTape *t, LetheVar **in) { return lethe_op_conv2d_fused(t, in[0], in[1], in[2], 1, 0, TRUE, TRUE); }
 static LetheVar *b_maxpool2d(LetheTape *t, LetheVar **in) { return lethe_op_max_pool2d(t, in[0], 2, 2); }
 static LetheVar *b_avgpool2d(LetheTape *t, LetheVar **in) { return lethe_op_avg_pool2d(t, in[0], 3, 1); }
 static LetheVar *b_maxpool1d(LetheTape *t, LetheVar **in) { return lethe_op_max_pool1d(t, in[0], 3, 2); }
