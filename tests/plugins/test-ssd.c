@@ -132,7 +132,7 @@ test_ssd_importance_and_dampening_equal_the_formulas(void)
   toy_expected(imp_d, imp_f);
   /* imp_d = (8/3, 1.0625/3, 0.5/3, 2/3); imp_f = (9, 0.25, 0, 0). */
 
-  LetheCheck *hi = harness("ssd-importance", P("batch=2"));
+  LetheCheck *hi = harness("ssd-importance", P("batch=2", "train-order=as-given"));
   CU_ASSERT_TRUE(
       lethe_check_push(hi, "data", dataset(toy_train_x, toy_train_y, 5, 2, toy_sample), &error));
   CU_ASSERT_TRUE(lethe_check_push(hi, "model", toy_model("ssd-toy", toy_w), &error));
@@ -178,7 +178,7 @@ test_ssd_importance_and_dampening_equal_the_formulas(void)
   lethe_check_free(h);
 
   /* Without the cache, with `data`: the same result, bit for bit. */
-  h = harness("ssd", P("batch=2", "alpha=2", "lambda=1"));
+  h = harness("ssd", P("batch=2", "alpha=2", "lambda=1", "train-order=as-given"));
   CU_ASSERT_TRUE(
       lethe_check_push(h, "data", dataset(toy_train_x, toy_train_y, 5, 2, toy_sample), &error));
   CU_ASSERT_TRUE(
@@ -190,6 +190,29 @@ test_ssd_importance_and_dampening_equal_the_formulas(void)
   CU_ASSERT_EQUAL(
       memcmp(lethe_tensor_f32(lethe_frame_get_tensor(out2, "w")), w1, sizeof(float) * TOY_D), 0);
   lethe_check_free(h);
+}
+
+/* By default D is batched class by class, as the reference's loader walks
+ * it: rows {0, 2}, {4, 1}, {3} (labels 0, 0 | 0, 1 | 1). */
+static void
+test_ssd_training_importance_batches_the_classes_in_turn(void)
+{
+  lethe_model_kind_register(&toy_kind);
+  GError *error = NULL;
+  LetheCheck *hi = harness("ssd-importance", P("batch=2"));
+  lethe_check_push(hi, "data", dataset(toy_train_x, toy_train_y, 5, 2, toy_sample), &error);
+  lethe_check_push(hi, "model", toy_model("ssd-toy", toy_w), &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autoptr(LetheFrame) cached = lethe_check_pull(hi, "model");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cached);
+  const float bd[3][TOY_D] = {
+      {0.5f, 0.125f, 0.75f, 1}, {2.5f, 0.5f, 0.25f, -0.5f}, {0, 0.25f, 0, 0}};
+  const float *imp = lethe_tensor_f32(lethe_frame_get_tensor(cached, "ssd-importance/w"));
+  for (int j = 0; j < TOY_D; j++)
+    CU_ASSERT_EQUAL(imp[j], (bd[0][j] * bd[0][j] + bd[1][j] * bd[1][j] + bd[2][j] * bd[2][j]) / 3);
+  CU_ASSERT_STRING_EQUAL(lethe_frame_get_meta_string(cached, "ssd-importance-order", ""),
+                         "class-sorted");
+  lethe_check_free(hi);
 }
 
 static void
@@ -389,6 +412,7 @@ test_lfssd_refuses_other_model_kinds(void)
 }
 
 LETHE_TEST_MAIN("ssd", LETHE_TEST(test_ssd_importance_and_dampening_equal_the_formulas),
+                LETHE_TEST(test_ssd_training_importance_batches_the_classes_in_turn),
                 LETHE_TEST(test_ssd_with_large_lambda_changes_nothing),
                 LETHE_TEST(test_ssd_refuses_a_model_kind_without_backward),
                 LETHE_TEST(test_ssd_refuses_a_class_the_model_never_learned),
