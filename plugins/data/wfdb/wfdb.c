@@ -89,6 +89,13 @@ contains_ignoring_case(const char *haystack, const char *needle)
   return strstr(h, n) != NULL;
 }
 
+/* g_ptr_array_sort() passes pointers to the elements, not the strings. */
+static gint
+compare_labels(gconstpointer a, gconstpointer b)
+{
+  return g_ascii_strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static char **
 split_list(const char *s)
 {
@@ -383,7 +390,7 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
       if (!seen)
         g_ptr_array_add(classes, g_strdup(lab));
     }
-    g_ptr_array_sort(classes, (GCompareFunc)(void *)g_ascii_strcasecmp);
+    g_ptr_array_sort(classes, compare_labels);
   } else {
     g_ptr_array_add(classes, g_strdup("unlabelled"));
   }
