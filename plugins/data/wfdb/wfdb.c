@@ -348,6 +348,12 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
   guint n_leads = lead_names->len;
   gint64 win = window > 0 ? (gint64)llround(window * fs_out) : 0;
   gint64 step = stride > 0 ? (gint64)llround(stride * fs_out) : win;
+  if ((window > 0 && win < 1) || (win > 0 && step < 1)) {
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
+                "%s: %s of %g s is less than one sample at %g Hz; give at least %g s", name,
+                win < 1 ? "window" : "stride", win < 1 ? window : stride, fs_out, 1.0 / fs_out);
+    return FALSE;
+  }
   gint64 n_rows = 0, row_len = 0;
   for (guint r = 0; r < loaded->len; r++) {
     Loaded *l = &g_array_index(loaded, Loaded, r);
