@@ -334,6 +334,19 @@ test_wfdb_source_labels_from_ludb_csv_agree_with_the_headers(void)
   for (int i = 0; i < 14; i++)
     CU_ASSERT_EQUAL(lethe_tensor_i32(lethe_frame_get_tensor(b, "y"))[i], want[i]);
 
+  /* "Irregular sinus rhythm" (108, 132) contains the text but is not it. */
+  g_autoptr(LetheFrame) contains =
+      must_run("wfdb-source", P(p, "records=2,8,108,132", "leads=ii", "labels-from=header:Rhythm",
+                                "label-match=sinus rhythm"));
+  g_autoptr(LetheFrame) exact =
+      must_run("wfdb-source", P(p, "records=2,8,108,132", "leads=ii", "labels-from=header:Rhythm",
+                                "label-match=sinus rhythm", "label-match-mode=exact"));
+  const gint32 want_contains[4] = {1, 0, 1, 1}, want_exact[4] = {1, 0, 0, 0};
+  for (int i = 0; i < 4; i++) {
+    CU_ASSERT_EQUAL(lethe_tensor_i32(lethe_frame_get_tensor(contains, "y"))[i], want_contains[i]);
+    CU_ASSERT_EQUAL(lethe_tensor_i32(lethe_frame_get_tensor(exact, "y"))[i], want_exact[i]);
+  }
+
   expect_error("wfdb-source", P(p, "records=1", "labels-from=header:Nothing"),
                LETHE_ERROR_NOT_FOUND, "record '1' has no '# Nothing:' comment");
   expect_error("wfdb-source", P(p, "records=1", "labels-from=csv:missing.csv"),
@@ -759,7 +772,8 @@ test_csv_source_label_column_delimiter_and_nan(void)
                "delimiter ';;' must be one character");
   g_autofree char *bad = write_csv(dir, "bad.csv", "a,b,c\n1,2,0\n3,x4,1\n");
   g_autofree char *pb = param("path", bad);
-  expect_error("csv-source", P(pb), LETHE_ERROR_PARSE, "bad.csv:3: column 'b': 'x4' is not a number");
+  expect_error("csv-source", P(pb), LETHE_ERROR_PARSE,
+               "bad.csv:3: column 'b': 'x4' is not a number");
   g_autofree char *ragged = write_csv(dir, "ragged.csv", "a,b\n1,2\n3\n");
   g_autofree char *pr = param("path", ragged);
   expect_error("csv-source", P(pr), LETHE_ERROR_PARSE, ragged);
