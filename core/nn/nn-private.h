@@ -66,25 +66,28 @@ typedef enum {
 /* Variables with more than 4 inputs keep the list in aux2 (concat). */
 
 /* tape.c */
-LetheVar *nn_var_new(LetheTape *tape, NnOp op, LetheDType dtype, guint rank, const gint64 *shape);
+G_GNUC_INTERNAL LetheVar *nn_var_new(LetheTape *tape, NnOp op, LetheDType dtype, guint rank,
+                                     const gint64 *shape);
 /* A variable sharing @of's data (reshape). */
-LetheVar *nn_var_new_view(LetheTape *tape, NnOp op, LetheVar *of, guint rank, const gint64 *shape);
+G_GNUC_INTERNAL LetheVar *nn_var_new_view(LetheTape *tape, NnOp op, LetheVar *of, guint rank,
+                                          const gint64 *shape);
 /* Grad of @v as a zero-filled buffer, allocated on first use. */
-gpointer nn_grad(LetheTape *tape, LetheVar *v);
-gboolean nn_fail(LetheTape *tape, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-gboolean nn_same_dtype(LetheTape *tape, const char *op, LetheVar *a, LetheVar *b);
-char *nn_shape_str(const LetheVar *v);
-gboolean nn_need_grad(const LetheVar *v);
-gboolean nn_recording(const LetheTape *tape);
+G_GNUC_INTERNAL gpointer nn_grad(LetheTape *tape, LetheVar *v);
+G_GNUC_INTERNAL gboolean nn_fail(LetheTape *tape, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+G_GNUC_INTERNAL gboolean nn_same_dtype(LetheTape *tape, const char *op, LetheVar *a, LetheVar *b);
+G_GNUC_INTERNAL char *nn_shape_str(const LetheVar *v);
+G_GNUC_INTERNAL gboolean nn_need_grad(const LetheVar *v);
+G_GNUC_INTERNAL gboolean nn_recording(const LetheTape *tape);
 
 /* Backward functions, one per file. */
-void nn_backward_basic(LetheTape *tape, LetheVar *v);
-void nn_backward_conv(LetheTape *tape, LetheVar *v);
-void nn_backward_norm(LetheTape *tape, LetheVar *v);
-void nn_backward_loss(LetheTape *tape, LetheVar *v);
+G_GNUC_INTERNAL void nn_backward_basic(LetheTape *tape, LetheVar *v);
+G_GNUC_INTERNAL void nn_backward_conv(LetheTape *tape, LetheVar *v);
+G_GNUC_INTERNAL void nn_backward_norm(LetheTape *tape, LetheVar *v);
+G_GNUC_INTERNAL void nn_backward_loss(LetheTape *tape, LetheVar *v);
 
 /* threads.c: runs fn(i, data) for i in [0, n) on the nn worker threads. */
-void nn_parallel_for(gint64 n, void (*fn)(gint64 begin, gint64 end, gpointer data), gpointer data);
+G_GNUC_INTERNAL void nn_parallel_for(gint64 n, void (*fn)(gint64 begin, gint64 end, gpointer data),
+                                     gpointer data);
 
 #define NN_IS_F32(v) ((v)->dtype == LETHE_DTYPE_F32)
 
@@ -138,10 +141,7 @@ typedef struct {
 } NnLayer;
 
 /* Parses @arch into an array of NnLayer (with a clear func). */
-GArray *nn_arch_parse(const char *arch, GError **error);
+G_GNUC_INTERNAL GArray *nn_arch_parse(const char *arch, GError **error);
 
-/* ops-conv.c: conv followed by a ReLU, fused. */
-LetheVar *nn_conv_relu(LetheTape *tape, gboolean is1d, LetheVar *x, LetheVar *w, LetheVar *b,
-                       int stride, int pad);
 /* tape.c: prefixes the tape's error message. */
-void nn_prefix_error(LetheTape *tape, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+G_GNUC_INTERNAL void nn_prefix_error(LetheTape *tape, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

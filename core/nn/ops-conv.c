@@ -34,15 +34,23 @@
 
 #else
 
+/* Type names of this instantiation (Geom is Geom_f32 or Geom_f64). */
+#define Geom      F(Geom)
+#define ColJob    F(ColJob)
+#define Col2ImJob F(Col2ImJob)
+#define TransJob  F(TransJob)
+#define PoolJob   F(PoolJob)
+
 /* Geometry shared by conv and pooling (taken from iarg). */
 typedef struct {
   gint64 n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
-} F(Geom);
+} Geom;
 
-static F(Geom) F(geom)(const LetheVar *v)
+static Geom
+F(geom)(const LetheVar *v)
 {
   const LetheVar *X = v->in[0];
-  F(Geom) g;
+  Geom g;
   const gboolean is1d = X->rank == 3;
   g.n = X->shape[0];
   g.c = X->shape[1];
@@ -60,17 +68,17 @@ static F(Geom) F(geom)(const LetheVar *v)
 }
 
 typedef struct {
-  const F(Geom) * g;
+  const Geom *g;
   const NN_T *x;
   NN_T *col;
-} F(ColJob);
+} ColJob;
 
 /* Rows [begin, end) of col (one row per (c, ki, kj)). */
 static void
 F(im2col_rows)(gint64 begin, gint64 end, gpointer data)
 {
-  const F(ColJob) *job = data;
-  const F(Geom) *g = job->g;
+  const ColJob *job = data;
+  const Geom *g = job->g;
   const gint64 p = g->oh * g->ow, np = g->n * p;
   for (gint64 r = begin; r < end; r++) {
     const gint64 c = r / (g->kh * g->kw), ki = (r / g->kw) % g->kh, kj = r % g->kw;
@@ -106,18 +114,18 @@ F(im2col_rows)(gint64 begin, gint64 end, gpointer data)
 }
 
 typedef struct {
-  const F(Geom) * g;
+  const Geom *g;
   NN_T *gx;
   const NN_T *dcol;
-} F(Col2ImJob);
+} Col2ImJob;
 
 /* Channels [begin, end): each channel's rows of dcol add into its own plane,
  * so threads never write the same memory. */
 static void
 F(col2im_channels)(gint64 begin, gint64 end, gpointer data)
 {
-  const F(Col2ImJob) *job = data;
-  const F(Geom) *g = job->g;
+  const Col2ImJob *job = data;
+  const Geom *g = job->g;
   const gint64 p = g->oh * g->ow, np = g->n * p;
   for (gint64 c = begin; c < end; c++)
     for (gint64 ki = 0; ki < g->kh; ki++)
@@ -129,8 +137,15 @@ F(col2im_channels)(gint64 begin, gint64 end, gpointer data)
             const gint64 iy = oy * g->sh - g->ph + ki;
             if (iy < 0 || iy >= g->h)
               continue;
-            const NN_T *s = src + n * p + oy * g->ow;
-            NN_T *d = dst + iy * g->w;
+            const NN_T *restrict s = src + n * p + oy * g->ow;
+            NN_T *restrict d = dst + iy * g->w;
+            if (g->sw == 1) { /* contiguous: ix = ox + off over the valid range */
+              const gint64 off = kj - g->pw;
+              const gint64 lo = MAX(0, -off), hi = MIN(g->ow, g->w - off);
+              for (gint64 ox = lo; ox < hi; ox++)
+                d[ox + off] += s[ox];
+              continue;
+            }
             for (gint64 ox = 0; ox < g->ow; ox++) {
               const gint64 ix = ox * g->sw - g->pw + kj;
               if (ix >= 0 && ix < g->w)
@@ -141,94 +156,248 @@ F(col2im_channels)(gint64 begin, gint64 end, gpointer data)
       }
 }
 
+/* Transposes between the GEMM layout [O, N·P] and [N, O, P], one sample
+ * per work item; adds the bias and applies the fused ReLU (forward) or its
+ * mask (backward).  With @pool, a fused 2×2 max pooling follows the ReLU
+ * (they commute: the max of ReLUs is the ReLU of the max), so the full-size
+ * activation is never written; @arg keeps each window's argmax. */
+typedef struct {
+  NN_T *dst;
+  const NN_T *src, *bias, *y;
+  gint32 *arg;
+  gint64 o, p, np, oh, ow;
+  gboolean relu, backward, pool;
+} TransJob;
+
+static void
+F(trans_pool)(const TransJob *j, gint64 n, gint64 oc)
+{
+  const gint64 ph = j->oh / 2, pw = j->ow / 2, q = ph * pw;
+  if (!j->backward) {
+    const NN_T *s = j->src + oc * j->np + n * j->p;
+    NN_T *d = j->dst + (n * j->o + oc) * q;
+    gint32 *a = j->arg + (n * j->o + oc) * q;
+    const NN_T bias = j->bias ? j->bias[oc] : 0;
+    for (gint64 py = 0; py < ph; py++) {
+      const NN_T *r0 = s + 2 * py * j->ow, *r1 = r0 + j->ow;
+      for (gint64 px = 0; px < pw; px++) {
+        const gint32 i0 = (gint32)(2 * py * j->ow + 2 * px);
+        NN_T best = r0[2 * px];
+        gint32 bi = i0;
+        if (r0[2 * px + 1] > best)
+          best = r0[2 * px + 1], bi = i0 + 1;
+        if (r1[2 * px] > best)
+          best = r1[2 * px], bi = i0 + (gint32)j->ow;
+        if (r1[2 * px + 1] > best)
+          best = r1[2 * px + 1], bi = i0 + (gint32)j->ow + 1;
+        const NN_T t = best + bias;
+        d[py * pw + px] = j->relu && t < 0 ? 0 : t;
+        a[py * pw + px] = bi;
+      }
+    }
+  } else {
+    const NN_T *g = j->src + (n * j->o + oc) * q, *yy = j->y + (n * j->o + oc) * q;
+    const gint32 *a = j->arg + (n * j->o + oc) * q;
+    NN_T *d = j->dst + oc * j->np + n * j->p;
+    memset(d, 0, j->p * sizeof(NN_T));
+    for (gint64 i = 0; i < q; i++)
+      if (!j->relu || yy[i] > 0)
+        d[a[i]] = g[i];
+  }
+}
+
+static void
+F(trans_rows)(gint64 begin, gint64 end, gpointer data)
+{
+  const TransJob *j = data;
+  for (gint64 n = begin; n < end; n++)
+    for (gint64 oc = 0; oc < j->o; oc++) {
+      if (j->pool) {
+        F(trans_pool)(j, n, oc);
+      } else if (!j->backward) {
+        const NN_T *restrict s = j->src + oc * j->np + n * j->p;
+        NN_T *restrict d = j->dst + (n * j->o + oc) * j->p;
+        const NN_T bias = j->bias ? j->bias[oc] : 0;
+        if (j->relu)
+          for (gint64 i = 0; i < j->p; i++) {
+            const NN_T t = s[i] + bias;
+            d[i] = t < 0 ? 0 : t; /* NaN passes through */
+          }
+        else
+          for (gint64 i = 0; i < j->p; i++)
+            d[i] = s[i] + bias;
+      } else {
+        const NN_T *restrict s = j->src + (n * j->o + oc) * j->p;
+        const NN_T *restrict yy = j->y + (n * j->o + oc) * j->p;
+        NN_T *restrict d = j->dst + oc * j->np + n * j->p;
+        if (j->relu)
+          for (gint64 i = 0; i < j->p; i++) {
+            const NN_T sv = s[i]; /* unconditional load: lets GCC vectorise */
+            d[i] = yy[i] > 0 ? sv : 0;
+          }
+        else
+          memcpy(d, s, j->p * sizeof(NN_T));
+      }
+    }
+}
+
+/* Sum with eight running partial sums: vectorisable and independent of
+ * the thread count. */
+static NN_T
+F(sum8)(const NN_T *restrict x, gint64 n)
+{
+  NN_T acc[8] = {0};
+  gint64 i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++)
+      acc[k] += x[i + k];
+  for (; i < n; i++)
+    acc[i & 7] += x[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Samples per chunk: the chunk's column matrix stays near 1 MiB so that
+ * im2col, GEMM packing and col2im work in cache. */
+static gint64
+F(chunk_samples)(const Geom *g)
+{
+  const gint64 per = g->c * g->kh * g->kw * g->oh * g->ow;
+  return CLAMP((gint64)(256 * 1024) / MAX(per, 1), 1, g->n);
+}
+
 static void
 F(conv_fwd)(LetheTape *tape, LetheVar *v)
 {
-  const F(Geom) g = F(geom)(v);
-  LetheVar *W = v->in[1], *B = v->in[2];
-  const gint64 ckk = g.c * g.kh * g.kw, p = g.oh * g.ow, np = g.n * p, o = W->shape[0];
-  NN_T *col = lethe_tape_alloc(tape, ckk * np * sizeof(NN_T));
-  F(ColJob) job = {&g, v->in[0]->data, col};
-  nn_parallel_for(ckk, F(im2col_rows), &job);
-  NN_T *yt = lethe_tape_alloc(tape, o * np * sizeof(NN_T));
-  nn_gemm(v->dtype, FALSE, FALSE, o, np, ckk, 1.0, W->data, ckk, col, np, 0.0, yt, np);
-  /* [O, N·P] → [N, O, P], adding the bias and an optional fused ReLU. */
-  NN_T *y = v->data;
-  const NN_T *b = B ? B->data : NULL;
-  for (gint64 n = 0; n < g.n; n++)
-    for (gint64 oc = 0; oc < o; oc++) {
-      const NN_T *s = yt + oc * np + n * p, bias = b ? b[oc] : 0;
-      NN_T *d = y + (n * o + oc) * p;
-      if (v->iarg[6])
-        for (gint64 i = 0; i < p; i++)
-          d[i] = s[i] + bias > 0 ? s[i] + bias : 0;
-      else
-        for (gint64 i = 0; i < p; i++)
-          d[i] = s[i] + bias;
-    }
-  v->aux = col;
+  const Geom g = F(geom)(v);
+  LetheVar *X = v->in[0], *W = v->in[1], *B = v->in[2];
+  const gint64 ckk = g.c * g.kh * g.kw, p = g.oh * g.ow, o = W->shape[0];
+  const gint64 cs = F(chunk_samples)(&g), in_sz = g.c * g.h * g.w;
+  NN_T *col = lethe_tape_alloc(tape, ckk * cs * p * sizeof(NN_T));
+  NN_T *yt = lethe_tape_alloc(tape, o * cs * p * sizeof(NN_T));
+  for (gint64 n0 = 0; n0 < g.n; n0 += cs) {
+    Geom gc = g;
+    gc.n = MIN(cs, g.n - n0);
+    const gint64 np = gc.n * p;
+    ColJob job = {&gc, (const NN_T *)X->data + n0 * in_sz, col};
+    nn_parallel_for(ckk, F(im2col_rows), &job);
+    nn_gemm(v->dtype, FALSE, FALSE, o, np, ckk, 1.0, W->data, ckk, col, np, 0.0, yt, np);
+    const gint64 q = v->iarg[7] ? (g.oh / 2) * (g.ow / 2) : p; /* output plane */
+    TransJob tj = {.dst = (NN_T *)v->data + n0 * o * q,
+                   .src = yt,
+                   .bias = B ? B->data : NULL,
+                   .arg = v->iarg[7] ? (gint32 *)v->aux + n0 * o * q : NULL,
+                   .o = o,
+                   .p = p,
+                   .np = np,
+                   .oh = g.oh,
+                   .ow = g.ow,
+                   .relu = v->iarg[6],
+                   .pool = v->iarg[7]};
+    nn_parallel_for(gc.n, F(trans_rows), &tj);
+  }
 }
 
+/* The column matrix is rebuilt chunk by chunk rather than kept from the
+ * forward pass: cheaper than streaming it through memory twice. */
 static void
 F(conv_bwd)(LetheTape *tape, LetheVar *v)
 {
-  const F(Geom) g = F(geom)(v);
+  const Geom g = F(geom)(v);
   LetheVar *X = v->in[0], *W = v->in[1], *B = v->in[2];
-  const gint64 ckk = g.c * g.kh * g.kw, p = g.oh * g.ow, np = g.n * p, o = W->shape[0];
-  const NN_T *gy = v->grad, *y = v->data;
-  NN_T *gt = lethe_tape_alloc(tape, o * np * sizeof(NN_T));
-  for (gint64 n = 0; n < g.n; n++)
-    for (gint64 oc = 0; oc < o; oc++) {
-      const NN_T *s = gy + (n * o + oc) * p, *yy = y + (n * o + oc) * p;
-      NN_T *d = gt + oc * np + n * p;
-      if (v->iarg[6])
-        for (gint64 i = 0; i < p; i++)
-          d[i] = yy[i] > 0 ? s[i] : 0;
-      else
-        memcpy(d, s, p * sizeof(NN_T));
+  const gint64 ckk = g.c * g.kh * g.kw, p = g.oh * g.ow, o = W->shape[0];
+  const gint64 cs = F(chunk_samples)(&g), in_sz = g.c * g.h * g.w;
+  NN_T *gt = lethe_tape_alloc(tape, o * cs * p * sizeof(NN_T));
+  NN_T *col = lethe_tape_alloc(tape, ckk * cs * p * sizeof(NN_T));
+  NN_T *gb = nn_need_grad(B) ? nn_grad(tape, B) : NULL;
+  NN_T *gw = nn_need_grad(W) ? nn_grad(tape, W) : NULL;
+  NN_T *gx = nn_need_grad(X) ? nn_grad(tape, X) : NULL;
+  for (gint64 n0 = 0; n0 < g.n; n0 += cs) {
+    Geom gc = g;
+    gc.n = MIN(cs, g.n - n0);
+    const gint64 np = gc.n * p;
+    const gint64 q = v->iarg[7] ? (g.oh / 2) * (g.ow / 2) : p;
+    TransJob tj = {.dst = gt,
+                   .src = (const NN_T *)v->grad + n0 * o * q,
+                   .y = (const NN_T *)v->data + n0 * o * q,
+                   .arg = v->iarg[7] ? (gint32 *)v->aux + n0 * o * q : NULL,
+                   .o = o,
+                   .p = p,
+                   .np = np,
+                   .oh = g.oh,
+                   .ow = g.ow,
+                   .relu = v->iarg[6],
+                   .backward = TRUE,
+                   .pool = v->iarg[7]};
+    nn_parallel_for(gc.n, F(trans_rows), &tj);
+    if (gb)
+      for (gint64 oc = 0; oc < o; oc++)
+        gb[oc] += F(sum8)(gt + oc * np, np);
+    if (gw) {
+      ColJob job = {&gc, (const NN_T *)X->data + n0 * in_sz, col};
+      nn_parallel_for(ckk, F(im2col_rows), &job);
+      nn_gemm(v->dtype, FALSE, TRUE, o, ckk, np, 1.0, gt, np, col, np, 1.0, gw, ckk);
     }
-  if (nn_need_grad(B)) {
-    NN_T *gb = nn_grad(tape, B);
-    for (gint64 oc = 0; oc < o; oc++) {
-      NN_T s = 0;
-      for (gint64 i = 0; i < np; i++)
-        s += gt[oc * np + i];
-      gb[oc] += s;
+    if (gx) {
+      nn_gemm(v->dtype, TRUE, FALSE, ckk, np, o, 1.0, W->data, ckk, gt, np, 0.0, col, np);
+      Col2ImJob job = {&gc, gx + n0 * in_sz, col};
+      nn_parallel_for(g.c, F(col2im_channels), &job);
     }
-  }
-  if (nn_need_grad(W))
-    nn_gemm(v->dtype, FALSE, TRUE, o, ckk, np, 1.0, gt, np, v->aux, np, 1.0, nn_grad(tape, W), ckk);
-  if (nn_need_grad(X)) {
-    NN_T *dcol = lethe_tape_alloc(tape, ckk * np * sizeof(NN_T));
-    nn_gemm(v->dtype, TRUE, FALSE, ckk, np, o, 1.0, W->data, ckk, gt, np, 0.0, dcol, np);
-    F(Col2ImJob) job = {&g, nn_grad(tape, X), dcol};
-    nn_parallel_for(g.c, F(col2im_channels), &job);
   }
 }
 
-/* Pooling windows without padding; aux holds the argmax (max pooling). */
+/* Pooling windows without padding; aux holds the argmax (max pooling).
+ * Work items are planes (one channel of one sample). */
+typedef struct {
+  const LetheVar *v;
+  Geom g;
+  NN_T *gx;
+} PoolJob;
+
 static void
-F(pool_fwd)(LetheVar *v)
+F(pool_fwd_planes)(gint64 begin, gint64 end, gpointer data)
 {
-  const F(Geom) g = F(geom)(v);
+  const PoolJob *job = data;
+  const LetheVar *v = job->v;
+  const Geom g = job->g;
   const NN_T *x = v->in[0]->data;
   NN_T *y = v->data;
   gint32 *arg = v->aux;
   const gboolean is_max = v->op == OP_MAX_POOL;
   const NN_T inv = (NN_T)1 / (g.kh * g.kw);
-  for (gint64 plane = 0; plane < g.n * g.c; plane++) {
+  for (gint64 plane = begin; plane < end; plane++) {
     const NN_T *xp = x + plane * g.h * g.w;
+    if (is_max && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) {
+      for (gint64 oy = 0; oy < g.oh; oy++) {
+        const NN_T *r0 = xp + 2 * oy * g.w, *r1 = r0 + g.w;
+        const gint64 ob = (plane * g.oh + oy) * g.ow;
+        for (gint64 ox = 0; ox < g.ow; ox++) {
+          const gint32 i0 = (gint32)(2 * oy * g.w + 2 * ox);
+          NN_T best = r0[2 * ox];
+          gint32 bi = i0;
+          if (r0[2 * ox + 1] > best)
+            best = r0[2 * ox + 1], bi = i0 + 1;
+          if (r1[2 * ox] > best)
+            best = r1[2 * ox], bi = i0 + (gint32)g.w;
+          if (r1[2 * ox + 1] > best)
+            best = r1[2 * ox + 1], bi = i0 + (gint32)g.w + 1;
+          y[ob + ox] = best;
+          arg[ob + ox] = bi;
+        }
+      }
+      continue;
+    }
     for (gint64 oy = 0; oy < g.oh; oy++)
       for (gint64 ox = 0; ox < g.ow; ox++) {
         const gint64 o = (plane * g.oh + oy) * g.ow + ox;
-        NN_T best = -INFINITY, sum = 0;
-        gint32 bi = 0;
+        const gint64 first = oy * g.sh * g.w + ox * g.sw;
+        NN_T best = xp[first], sum = 0;
+        gint32 bi = (gint32)first;
         for (gint64 ki = 0; ki < g.kh; ki++)
           for (gint64 kj = 0; kj < g.kw; kj++) {
             const gint64 idx = (oy * g.sh + ki) * g.w + ox * g.sw + kj;
             const NN_T val = xp[idx];
             sum += val;
-            if (val > best || (ki == 0 && kj == 0)) {
+            if (val > best) {
               best = val;
               bi = (gint32)idx;
             }
@@ -244,30 +413,47 @@ F(pool_fwd)(LetheVar *v)
 }
 
 static void
+F(pool_fwd)(LetheVar *v)
+{
+  PoolJob job = {v, F(geom)(v), NULL};
+  nn_parallel_for(job.g.n * job.g.c, F(pool_fwd_planes), &job);
+}
+
+static void
+F(pool_bwd_planes)(gint64 begin, gint64 end, gpointer data)
+{
+  const PoolJob *job = data;
+  const LetheVar *v = job->v;
+  const Geom g = job->g;
+  const NN_T *gy = v->grad;
+  const gint32 *arg = v->aux;
+  const NN_T inv = (NN_T)1 / (g.kh * g.kw);
+  for (gint64 plane = begin; plane < end; plane++) {
+    NN_T *gp = job->gx + plane * g.h * g.w;
+    const gint64 ob = plane * g.oh * g.ow;
+    if (v->op == OP_MAX_POOL) {
+      for (gint64 o = 0; o < g.oh * g.ow; o++)
+        gp[arg[ob + o]] += gy[ob + o];
+      continue;
+    }
+    for (gint64 oy = 0; oy < g.oh; oy++)
+      for (gint64 ox = 0; ox < g.ow; ox++) {
+        const NN_T gv = gy[ob + oy * g.ow + ox] * inv;
+        for (gint64 ki = 0; ki < g.kh; ki++)
+          for (gint64 kj = 0; kj < g.kw; kj++)
+            gp[(oy * g.sh + ki) * g.w + ox * g.sw + kj] += gv;
+      }
+  }
+}
+
+static void
 F(pool_bwd)(LetheTape *tape, LetheVar *v)
 {
   LetheVar *X = v->in[0];
   if (!nn_need_grad(X))
     return;
-  const F(Geom) g = F(geom)(v);
-  const NN_T *gy = v->grad;
-  NN_T *gx = nn_grad(tape, X);
-  const gint32 *arg = v->aux;
-  const NN_T inv = (NN_T)1 / (g.kh * g.kw);
-  for (gint64 plane = 0; plane < g.n * g.c; plane++) {
-    NN_T *gp = gx + plane * g.h * g.w;
-    for (gint64 oy = 0; oy < g.oh; oy++)
-      for (gint64 ox = 0; ox < g.ow; ox++) {
-        const gint64 o = (plane * g.oh + oy) * g.ow + ox;
-        if (v->op == OP_MAX_POOL) {
-          gp[arg[o]] += gy[o];
-        } else {
-          for (gint64 ki = 0; ki < g.kh; ki++)
-            for (gint64 kj = 0; kj < g.kw; kj++)
-              gp[(oy * g.sh + ki) * g.w + ox * g.sw + kj] += gy[o] * inv;
-        }
-      }
-  }
+  PoolJob job = {v, F(geom)(v), nn_grad(tape, X)};
+  nn_parallel_for(job.g.n * job.g.c, F(pool_bwd_planes), &job);
 }
 
 /* Global pooling over everything after [N, C]; iarg[0] = plane size. */
@@ -333,13 +519,19 @@ F(upsample_fwd)(LetheVar *v, gboolean backward, LetheTape *tape)
       }
 }
 
+#undef Geom
+#undef ColJob
+#undef Col2ImJob
+#undef TransJob
+#undef PoolJob
+
 #endif /* NN_T */
 
 #ifndef NN_T
 
 static LetheVar *
 conv(LetheTape *tape, const char *name, gboolean is1d, LetheVar *x, LetheVar *w, LetheVar *b,
-     int stride, int pad, gboolean relu)
+     int stride, int pad, gboolean relu, gboolean pool)
 {
   g_return_val_if_fail(tape != NULL, NULL);
   if (!x || !w || !nn_same_dtype(tape, name, x, w) || (b && !nn_same_dtype(tape, name, x, b)))
@@ -370,13 +562,19 @@ conv(LetheTape *tape, const char *name, gboolean is1d, LetheVar *x, LetheVar *w,
   gint64 shape[4] = {x->shape[0], w->shape[0], 0, 0};
   const gint64 oh = (h + 2 * ph - kh) / (is1d ? 1 : stride) + 1,
                ow = (wd + 2 * pad - kw) / stride + 1;
+  if (pool && (is1d || oh < 2 || ow < 2)) {
+    nn_fail(tape, "%s: the fused 2×2 pooling needs a 2-D output of at least 2×2", name);
+    return NULL;
+  }
   if (is1d)
     shape[2] = ow;
   else {
-    shape[2] = oh;
-    shape[3] = ow;
+    shape[2] = pool ? oh / 2 : oh;
+    shape[3] = pool ? ow / 2 : ow;
   }
   LetheVar *v = nn_var_new(tape, OP_CONV, x->dtype, r, shape);
+  if (pool)
+    v->aux = lethe_tape_alloc(tape, MAX(v->n, 1) * sizeof(gint32));
   v->in[0] = x;
   v->in[1] = w;
   v->in[2] = b;
@@ -387,6 +585,7 @@ conv(LetheTape *tape, const char *name, gboolean is1d, LetheVar *x, LetheVar *w,
   v->iarg[4] = ph;
   v->iarg[5] = pad;
   v->iarg[6] = relu;
+  v->iarg[7] = pool;
   DISPATCH(v, conv_fwd, tape, v);
   v->requires_grad = (nn_need_grad(x) || nn_need_grad(w) || nn_need_grad(b)) && nn_recording(tape);
   return v;
@@ -395,20 +594,21 @@ conv(LetheTape *tape, const char *name, gboolean is1d, LetheVar *x, LetheVar *w,
 LetheVar *
 lethe_op_conv2d(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride, int pad)
 {
-  return conv(tape, "conv2d", FALSE, x, w, b, stride, pad, FALSE);
+  return conv(tape, "conv2d", FALSE, x, w, b, stride, pad, FALSE, FALSE);
 }
 
 LetheVar *
 lethe_op_conv1d(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride, int pad)
 {
-  return conv(tape, "conv1d", TRUE, x, w, b, stride, pad, FALSE);
+  return conv(tape, "conv1d", TRUE, x, w, b, stride, pad, FALSE, FALSE);
 }
 
 LetheVar *
-nn_conv_relu(LetheTape *tape, gboolean is1d, LetheVar *x, LetheVar *w, LetheVar *b, int stride,
-             int pad)
+lethe_op_conv2d_fused(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride, int pad,
+                      gboolean relu, gboolean max_pool2)
 {
-  return conv(tape, is1d ? "conv1d" : "conv2d", is1d, x, w, b, stride, pad, TRUE);
+  g_return_val_if_fail(!max_pool2 || relu, NULL);
+  return conv(tape, "conv2d", FALSE, x, w, b, stride, pad, relu, max_pool2);
 }
 
 static LetheVar *

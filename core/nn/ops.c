@@ -162,7 +162,7 @@ F(unary_fwd)(LetheVar *v)
   switch (v->op) {
   case OP_RELU:
     for (gint64 i = 0; i < n; i++)
-      y[i] = x[i] > 0 ? x[i] : 0;
+      y[i] = x[i] < 0 ? 0 : x[i]; /* NaN passes through, as in PyTorch */
     break;
   case OP_GELU:
     for (gint64 i = 0; i < n; i++)
@@ -214,8 +214,10 @@ F(unary_bwd)(LetheTape *tape, LetheVar *v)
   const gint64 n = v->n;
   switch (v->op) {
   case OP_RELU:
-    for (gint64 i = 0; i < n; i++)
-      gx[i] += x[i] > 0 ? g[i] : 0;
+    for (gint64 i = 0; i < n; i++) {
+      const NN_T gv = g[i];
+      gx[i] += x[i] > 0 ? gv : 0;
+    }
     break;
   case OP_GELU:
     for (gint64 i = 0; i < n; i++) {
@@ -275,7 +277,7 @@ F(linear_fwd)(LetheVar *v)
   nn_gemm(v->dtype, FALSE, TRUE, n, out, in, 1.0, X->data, in, W->data, in, B ? 1.0 : 0.0, y, out);
   if (v->iarg[0])
     for (gint64 i = 0; i < v->n; i++)
-      y[i] = y[i] > 0 ? y[i] : 0;
+      y[i] = y[i] < 0 ? 0 : y[i];
 }
 
 static void
@@ -287,8 +289,10 @@ F(linear_bwd)(LetheTape *tape, LetheVar *v)
   if (v->iarg[0]) { /* fold the ReLU mask into a scratch copy of the gradient */
     NN_T *gm = lethe_tape_alloc(tape, v->n * sizeof(NN_T));
     const NN_T *y = v->data;
-    for (gint64 i = 0; i < v->n; i++)
-      gm[i] = y[i] > 0 ? g[i] : 0;
+    for (gint64 i = 0; i < v->n; i++) {
+      const NN_T gv = g[i]; /* unconditional load: lets GCC vectorise */
+      gm[i] = y[i] > 0 ? gv : 0;
+    }
     g = gm;
   }
   if (nn_need_grad(W))

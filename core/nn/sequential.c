@@ -307,8 +307,14 @@ lethe_sequential_forward(LetheSequential *seq, LetheTape *tape, LetheVar *x, gbo
   const guint n = seq->layers->len;
   for (guint i = 0; i < n; i++) {
     const NnLayer *l = &g_array_index(seq->layers, NnLayer, i);
-    const gboolean fuse = i + 1 < n && g_array_index(seq->layers, NnLayer, i + 1).kind == L_RELU &&
-                          !g_array_index(seq->hooks, Hook, i).fn;
+    /* Fusions: linear/conv + relu, and conv2d + relu + maxpool(2): only
+     * when no hook wants to see an intermediate activation. */
+    const NnLayer *next = i + 1 < n ? &g_array_index(seq->layers, NnLayer, i + 1) : NULL;
+    const NnLayer *next2 = i + 2 < n ? &g_array_index(seq->layers, NnLayer, i + 2) : NULL;
+    const gboolean fuse = next && next->kind == L_RELU && !g_array_index(seq->hooks, Hook, i).fn;
+    const gboolean fuse_pool = fuse && l->kind == L_CONV2D && next2 && next2->kind == L_MAXPOOL &&
+                               next2->a[0] == 2 && next2->a[1] == 2 &&
+                               !g_array_index(seq->hooks, Hook, i + 1).fn;
     LetheVar *w = param_var(seq, tape, l->param[0]), *b = param_var(seq, tape, l->param[1]);
     switch (l->kind) {
     case L_LINEAR:
@@ -323,9 +329,11 @@ lethe_sequential_forward(LetheSequential *seq, LetheTape *tape, LetheVar *x, gbo
       break;
     case L_CONV2D:
     case L_CONV1D:
-      h = fuse ? nn_conv_relu(tape, l->kind == L_CONV1D, h, w, b, l->a[3], l->a[4])
-               : (l->kind == L_CONV1D ? lethe_op_conv1d : lethe_op_conv2d)(tape, h, w, b, l->a[3],
-                                                                           l->a[4]);
+      h = l->kind == L_CONV1D
+              ? lethe_op_conv1d(tape, h, w, b, l->a[3], l->a[4])
+              : lethe_op_conv2d_fused(tape, h, w, b, l->a[3], l->a[4], fuse, fuse_pool);
+      if (h && fuse && l->kind == L_CONV1D) /* no fused 1-D kernel: separate ReLU */
+        h = lethe_op_relu(tape, h);
       break;
     case L_RELU:
       h = lethe_op_relu(tape, h);
@@ -392,8 +400,10 @@ lethe_sequential_forward(LetheSequential *seq, LetheTape *tape, LetheVar *x, gbo
       nn_prefix_error(tape, "layer %u '%s' (character %zu of the arch): ", i, l->token, l->pos);
       return NULL;
     }
-    if (fuse)
-      seq->outputs[i++] = NULL; /* the pre-activation was never materialised */
+    if (fuse) /* the fused-away activations were never materialised */
+      seq->outputs[i++] = NULL;
+    if (fuse_pool)
+      seq->outputs[i++] = NULL;
     seq->outputs[i] = h;
     Hook *hk = &g_array_index(seq->hooks, Hook, i);
     if (hk->fn) {

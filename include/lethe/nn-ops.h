@@ -96,6 +96,18 @@ LetheVar *lethe_op_slice(LetheTape *tape, LetheVar *x, int axis, gint64 start, g
  */
 LetheVar *lethe_op_conv2d(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride,
                           int pad);
+/**
+ * lethe_op_conv2d_fused:
+ * @relu: apply a ReLU to the output
+ * @max_pool2: then a 2×2 max pooling with stride 2 (floor), as
+ *   `maxpool(2)`; needs @relu
+ *
+ * lethe_op_conv2d() followed by a ReLU (and pooling) in one op: the
+ * unpooled activation is never written out, which saves most of the memory
+ * traffic of a small CNN.  Same values as the separate ops.
+ */
+LetheVar *lethe_op_conv2d_fused(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride,
+                                int pad, gboolean relu, gboolean max_pool2);
 /** lethe_op_conv1d: @x [N, C, L], @w [O, C, K], @b (nullable) [O]. */
 LetheVar *lethe_op_conv1d(LetheTape *tape, LetheVar *x, LetheVar *w, LetheVar *b, int stride,
                           int pad);

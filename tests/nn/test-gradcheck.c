@@ -61,6 +61,9 @@ static LetheVar *b_slice(LetheTape *t, LetheVar **in) { return lethe_op_square(t
 static LetheVar *b_conv2d(LetheTape *t, LetheVar **in) { return lethe_op_conv2d(t, in[0], in[1], in[2], 1, 1); }
 static LetheVar *b_conv2d_s2(LetheTape *t, LetheVar **in) { return lethe_op_conv2d(t, in[0], in[1], NULL, 2, 0); }
 static LetheVar *b_conv1d(LetheTape *t, LetheVar **in) { return lethe_op_conv1d(t, in[0], in[1], in[2], 2, 1); }
+static LetheVar *b_conv2d_chunked(LetheTape *t, LetheVar **in) { return lethe_op_conv2d(t, in[0], in[1], in[2], 1, 1); }
+static LetheVar *b_conv_relu(LetheTape *t, LetheVar **in) { return lethe_op_conv2d_fused(t, in[0], in[1], in[2], 1, 1, TRUE, FALSE); }
+static LetheVar *b_conv_relu_pool(LetheTape *t, LetheVar **in) { return lethe_op_conv2d_fused(t, in[0], in[1], in[2], 1, 0, TRUE, TRUE); }
 static LetheVar *b_maxpool2d(LetheTape *t, LetheVar **in) { return lethe_op_max_pool2d(t, in[0], 2, 2); }
 static LetheVar *b_avgpool2d(LetheTape *t, LetheVar **in) { return lethe_op_avg_pool2d(t, in[0], 3, 1); }
 static LetheVar *b_maxpool1d(LetheTape *t, LetheVar **in) { return lethe_op_max_pool1d(t, in[0], 3, 2); }
@@ -147,6 +150,10 @@ static const GradCase cases[] = {
     {"conv2d_pad1", 3, {S4(2, 2, 5, 4), S4(3, 2, 3, 3), S1(3)}, b_conv2d, -1, 1},
     {"conv2d_stride2", 2, {S4(2, 3, 6, 5), S4(2, 3, 2, 2)}, b_conv2d_s2, -1, 1},
     {"conv1d", 3, {S3(2, 3, 9), S3(4, 3, 3), S1(4)}, b_conv1d, -1, 1},
+    /* per-sample columns of 147k values: one sample per im2col chunk */
+    {"conv2d_chunked", 3, {S4(3, 16, 32, 32), S4(2, 16, 3, 3), S1(2)}, b_conv2d_chunked, -1, 1},
+    {"conv2d_relu_fused", 3, {S4(2, 2, 5, 4), S4(3, 2, 3, 3), S1(3)}, b_conv_relu, -1, 1},
+    {"conv2d_relu_pool_fused", 3, {S4(2, 2, 7, 6), S4(3, 2, 2, 2), S1(3)}, b_conv_relu_pool, -1, 1},
     {"max_pool2d", 1, {S4(2, 3, 4, 6)}, b_maxpool2d, -1, 1},
     {"avg_pool2d", 1, {S4(2, 2, 5, 4)}, b_avgpool2d, -1, 1},
     {"max_pool1d", 1, {S3(2, 3, 9)}, b_maxpool1d, -1, 1},

@@ -102,6 +102,51 @@ test_sequential_training_is_bit_identical_for_a_seed(void)
   lethe_sequential_free(c);
 }
 
+/* A small CNN trained with @threads threads; returns its flat parameters. */
+static LetheTensor *
+train_cnn(guint threads, guint64 seed)
+{
+  lethe_nn_set_threads(threads);
+  GError *error = NULL;
+  LetheSequential *seq = lethe_sequential_new(
+      "conv2d(1,4,3,pad=1) relu maxpool(2) conv2d(4,6,3,pad=1) relu maxpool(2) flatten "
+      "linear(294,16) relu dropout(0.2) linear(16,3)",
+      seed, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autoptr(LetheTensor) x = lethe_tensor_new(LETHE_DTYPE_F32, 4, (gint64[]){96, 1, 28, 28});
+  g_autoptr(LetheTensor) y = lethe_tensor_new_1d(LETHE_DTYPE_I32, 96);
+  LetheRng rng;
+  lethe_rng_init(&rng, 77);
+  lethe_rng_fill_normal_f32(&rng, lethe_tensor_f32(x), 96 * 784, 0, 1);
+  for (int i = 0; i < 96; i++)
+    lethe_tensor_i32(y)[i] = lethe_tensor_f32(x)[i * 784 + 400] > 0 ? 1 : (i % 2 ? 2 : 0);
+  LetheOptimConfig cfg;
+  lethe_optim_config_init(&cfg, LETHE_OPTIM_ADAMW, 3e-3);
+  LetheOptimizer *opt = lethe_optimizer_new(lethe_sequential_get_params(seq), &cfg);
+  lethe_rng_init(&rng, seed);
+  for (int e = 0; e < 2; e++)
+    CU_ASSERT_TRUE(
+        lethe_sequential_train_epoch(seq, opt, x, y, 32, &rng, NULL, NULL, NULL, NULL, &error));
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autoptr(LetheTensor) flat = lethe_params_flat_values(lethe_sequential_get_params(seq));
+  LetheTensor *copy = lethe_tensor_copy(flat);
+  lethe_optimizer_free(opt);
+  lethe_sequential_free(seq);
+  lethe_nn_set_threads(1);
+  return copy;
+}
+
+static void
+test_sequential_training_is_bit_identical_with_two_threads(void)
+{
+  g_autoptr(LetheTensor) a = train_cnn(2, 5);
+  g_autoptr(LetheTensor) b = train_cnn(2, 5);
+  CU_ASSERT_EQUAL(memcmp(lethe_tensor_data(a), lethe_tensor_data(b), lethe_tensor_n_bytes(a)), 0);
+  g_autoptr(LetheTensor) c = train_cnn(1, 5);
+  g_autoptr(LetheTensor) d = train_cnn(1, 5);
+  CU_ASSERT_EQUAL(memcmp(lethe_tensor_data(c), lethe_tensor_data(d), lethe_tensor_n_bytes(c)), 0);
+}
+
 static void
 test_sequential_parameters_have_pytorch_names_and_shapes(void)
 {
@@ -301,6 +346,49 @@ test_sequential_hook_replaces_a_layer_activation(void)
   lethe_sequential_free(seq);
 }
 
+static LetheVar *
+identity_hook(LetheSequential *seq, guint layer, LetheTape *tape, LetheVar *a, gpointer data)
+{
+  return a;
+}
+
+/* conv+relu+maxpool and linear+relu run fused unless a hook needs the
+ * intermediate activation; both paths give the same numbers. */
+static void
+test_sequential_fused_layers_match_unfused(void)
+{
+  GError *error = NULL;
+  LetheSequential *seq = lethe_sequential_new(
+      "conv2d(1,4,3,pad=1) relu maxpool(2) conv2d(4,4,3) relu maxpool(2) flatten linear(100,8) "
+      "relu linear(8,3)",
+      4, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autoptr(LetheTensor) x = lethe_tensor_new(LETHE_DTYPE_F32, 4, (gint64[]){5, 1, 24, 24});
+  g_autoptr(LetheTensor) y = lethe_tensor_new_1d(LETHE_DTYPE_I32, 5);
+  LetheRng rng;
+  lethe_rng_init(&rng, 2);
+  lethe_rng_fill_normal_f32(&rng, lethe_tensor_f32(x), 5 * 24 * 24, 0, 1);
+  for (int i = 0; i < 5; i++)
+    lethe_tensor_i32(y)[i] = i % 3;
+  LetheParams *p = lethe_sequential_get_params(seq);
+  g_autoptr(LetheTensor) fused = lethe_sequential_predict(seq, x, 2, &error);
+  double l1, l2;
+  CU_ASSERT_TRUE(lethe_sequential_loss_grad(seq, x, y, &l1, &error));
+  g_autoptr(LetheTensor) gv = lethe_params_flat_grads(p);
+  g_autoptr(LetheTensor) g1 = lethe_tensor_copy(gv);
+  for (guint layer = 0; layer < 8; layer++)
+    lethe_sequential_set_hook(seq, layer, identity_hook, NULL);
+  g_autoptr(LetheTensor) plain = lethe_sequential_predict(seq, x, 2, &error);
+  CU_ASSERT_TRUE(lethe_sequential_loss_grad(seq, x, y, &l2, &error));
+  LETHE_ASSERT_NO_ERROR(error);
+  CU_ASSERT_EQUAL(
+      memcmp(lethe_tensor_data(fused), lethe_tensor_data(plain), lethe_tensor_n_bytes(fused)), 0);
+  CU_ASSERT_EQUAL(l1, l2);
+  for (gint64 i = 0; i < lethe_tensor_n_elements(g1); i++)
+    CU_ASSERT_DOUBLE_EQUAL(lethe_tensor_f32(g1)[i], lethe_tensor_f32(gv)[i], 1e-6);
+  lethe_sequential_free(seq);
+}
+
 static void
 test_sequential_clone_is_independent(void)
 {
@@ -464,6 +552,7 @@ test_optimizers_match_hand_computed_steps(void)
 
 LETHE_TEST_MAIN("nn-sequential", LETHE_TEST(test_sequential_mlp_learns_blobs),
                 LETHE_TEST(test_sequential_training_is_bit_identical_for_a_seed),
+                LETHE_TEST(test_sequential_training_is_bit_identical_with_two_threads),
                 LETHE_TEST(test_sequential_parameters_have_pytorch_names_and_shapes),
                 LETHE_TEST(test_sequential_arch_errors_name_token_and_position),
                 LETHE_TEST(test_sequential_shape_mismatch_names_the_layer),
@@ -471,6 +560,7 @@ LETHE_TEST_MAIN("nn-sequential", LETHE_TEST(test_sequential_mlp_learns_blobs),
                 LETHE_TEST(test_sequential_frame_that_does_not_fit_its_arch_is_refused),
                 LETHE_TEST(test_sequential_nan_stops_training_naming_step_and_tensor),
                 LETHE_TEST(test_sequential_hook_replaces_a_layer_activation),
+                LETHE_TEST(test_sequential_fused_layers_match_unfused),
                 LETHE_TEST(test_sequential_clone_is_independent),
                 LETHE_TEST(test_sequential_per_sample_grads_average_to_the_batch_gradient),
                 LETHE_TEST(test_sequential_frozen_and_masked_entries_do_not_move),

@@ -161,6 +161,28 @@ test_retrained_oracle_forgets_the_class_and_keeps_the_rest(void)
   remove_tree(dir);
 }
 
+static void
+test_ludb_rhythm_runs_a_subject_level_protocol(void)
+{
+  if (lethe_test_shared_data() == NULL) {
+    CU_FAIL("the shared data folder (LUDB) is missing");
+    return;
+  }
+  g_autofree char *dir = NULL, *err = NULL;
+  const char *args[] = {"learn.epochs=1", NULL};
+  CU_ASSERT_EQUAL_FATAL(run_pipeline("ludb-rhythm.lethe", args, &dir, &err), 0);
+  double acc = metric(dir, "eval", "accuracy", 1), f1 = metric(dir, "eval", "macro_f1", 1);
+  double bal = metric(dir, "eval", "balanced_acc", 1);
+  fprintf(stderr, "\n  ludb: accuracy %.4f, macro-F1 %.4f, balanced %.4f\n", acc, f1, bal);
+  /* 50 held-out subjects of 10 s records, 4 windows each: accuracy is a
+   * multiple of 1/200 */
+  CU_ASSERT_TRUE(acc >= 0.0 && acc <= 1.0);
+  CU_ASSERT_DOUBLE_EQUAL(acc * 200, round(acc * 200), 1e-9);
+  CU_ASSERT_TRUE(f1 >= 0.0 && f1 <= 1.0);
+  CU_ASSERT_TRUE(bal >= 0.0 && bal <= 1.0);
+  remove_tree(dir);
+}
+
 /* A pipeline that fails: exit status 1 and a message naming the node. */
 static void
 expect_failure(const char *pipeline, const char *const *args, const char *node, const char *message)
@@ -211,6 +233,7 @@ test_an_empty_task_is_refused(void)
 LETHE_TEST_MAIN("baselines", LETHE_TEST(test_finetune_collapses_in_class_il_but_not_in_task_il),
                 LETHE_TEST(test_joint_stays_near_full_data_accuracy),
                 LETHE_TEST(test_retrained_oracle_forgets_the_class_and_keeps_the_rest),
+                LETHE_TEST(test_ludb_rhythm_runs_a_subject_level_protocol),
                 LETHE_TEST(test_labels_beyond_the_model_outputs_are_refused),
                 LETHE_TEST(test_model_that_does_not_take_the_data_is_refused),
                 LETHE_TEST(test_forgetting_a_class_that_does_not_exist_is_refused),

@@ -26,7 +26,8 @@
  *   width = 2048
  *   gamma = 1
  *
- * Frames with event "learn" (or none) are learned; frames with event
+ * Frames with event "learn" (or none) are learned, and so are "retain"
+ * frames (so a node fed a retain set is the retrained oracle); frames with event
  * "forget" are unlearned, and with metadata "forget-classes" they must
  * hold every learned sample of those classes.  After each request the
  * node emits a `model` frame of kind "acil" that carries the statistics
@@ -140,7 +141,7 @@ acil_process(LetheNode *node, LetheFrame **in, GError **error)
   AcilData d;
 
   st->n_requests++;
-  if (!forget && !g_str_equal(event, "learn"))
+  if (!forget && !g_str_equal(event, "learn") && !g_str_equal(event, "retain"))
     goto bad_event;
   if (use_backbone != (backbone != NULL))
     goto bad_backbone;
@@ -195,8 +196,8 @@ acil_process(LetheNode *node, LetheFrame **in, GError **error)
   /* ERRORS */
 bad_event:
   g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
-              "request %u has event '%s'; acil learns 'learn' frames and unlearns 'forget' "
-              "frames (connect the output of a stream or forget-request node)",
+              "request %u has event '%s'; acil learns 'learn' (and 'retain') frames and "
+              "unlearns 'forget' frames (connect the output of a stream or forget-request node)",
               st->n_requests, event);
   return FALSE;
 bad_backbone:

@@ -11,7 +11,9 @@
  * `after-task` (or at the end of the stream) the node gathers every sample
  * seen so far, picks the forget set, and pushes a frame with event
  * "forget" on `output` and on `forget`, and the retain set (everything
- * else, event "retain") on `retain`.  See docs/streams.md.
+ * else, event "retain") on `retain`.  Forget frames from a request
+ * upstream pass through, and their samples are no longer candidates (nor
+ * part of the retain set), so requests chain.  See docs/streams.md.
  */
 #include <math.h>
 #include <string.h>
@@ -21,7 +23,8 @@
 #include "stream-ops.h"
 
 typedef struct {
-  GPtrArray *seen; /* learn frames so far */
+  GPtrArray *seen;       /* learn frames so far */
+  GHashTable *forgotten; /* ids of forget frames from upstream requests */
   gboolean done;
 } RequestState;
 
@@ -30,6 +33,7 @@ request_state_free(gpointer p)
 {
   RequestState *st = p;
   g_ptr_array_unref(st->seen);
+  g_hash_table_unref(st->forgotten);
   g_free(st);
 }
 
@@ -51,6 +55,7 @@ request_init(LetheNode *node, GError **error)
   }
   RequestState *st = g_new0(RequestState, 1);
   st->seen = g_ptr_array_new_with_free_func((GDestroyNotify)lethe_frame_unref);
+  st->forgotten = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   lethe_node_set_private(node, st, request_state_free);
   return TRUE;
 }
@@ -156,6 +161,16 @@ emit_request(LetheNode *node, GError **error)
   g_autoptr(LetheFrame) all = stream_concat(st->seen, error);
   if (all == NULL)
     return FALSE;
+  if (g_hash_table_size(st->forgotten) > 0) { /* an upstream request removed these */
+    g_autoptr(LetheTensor) index = stream_index_ids(all);
+    g_autoptr(GArray) kept = g_array_new(FALSE, FALSE, sizeof(gint64));
+    for (gint64 i = 0; i < index->shape[0]; i++)
+      if (!g_hash_table_contains(st->forgotten, &lethe_tensor_i64(index)[i]))
+        g_array_append_val(kept, i);
+    LetheFrame *remaining = stream_take_rows(all, (gint64 *)kept->data, kept->len);
+    lethe_frame_unref(all);
+    all = remaining;
+  }
   gint64 n;
   if (!stream_dataset_rows(all, lethe_node_get_name(node), &n, error))
     return FALSE;
@@ -196,6 +211,14 @@ static gboolean
 request_process(LetheNode *node, LetheFrame **inputs, GError **error)
 {
   RequestState *st = lethe_node_get_private(node);
+  if (g_strcmp0(lethe_frame_get_meta_string(inputs[0], "event", "learn"), "forget") == 0) {
+    /* a forget request upstream: pass it on, and never pick its samples */
+    g_autoptr(LetheTensor) ids = stream_index_ids(inputs[0]);
+    for (gint64 i = 0; i < ids->shape[0]; i++)
+      g_hash_table_add(st->forgotten, g_memdup2(&lethe_tensor_i64(ids)[i], sizeof(gint64)));
+    lethe_node_push_named(node, "output", lethe_frame_ref(inputs[0]));
+    return TRUE;
+  }
   g_ptr_array_add(st->seen, lethe_frame_ref(inputs[0]));
   if (!lethe_node_push_named(node, "output", lethe_frame_ref(inputs[0])))
     return TRUE;
