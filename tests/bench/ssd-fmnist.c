@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   ssd-fmnist [--classes 1,9] [--epochs 10] [--sweep] [--no-oracle] [--limit N]
+ *              [--train-order class-sorted|as-given]
  *
  * Trains the MLP 784-512-256-10 (Adam 1e-3, batch 128), caches SSD's
  * training-set importance with an ssd-importance node, then for each class
@@ -158,6 +159,7 @@ main(int argc, char **argv)
   gboolean sweep = FALSE, oracle = TRUE;
   const char *classes_arg = "0,1,2,3,4,5,6,7,8,9";
   gint64 limit = 0;
+  const char *order = "class-sorted";
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--sweep"))
       sweep = TRUE;
@@ -167,6 +169,8 @@ main(int argc, char **argv)
       epochs = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--classes") && i + 1 < argc)
       classes_arg = argv[++i];
+    else if (!strcmp(argv[i], "--train-order") && i + 1 < argc)
+      order = argv[++i];
     else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
       limit = atoll(argv[++i]);
     else {
@@ -185,14 +189,16 @@ main(int argc, char **argv)
          train_s, epochs);
 
   GError *error = NULL;
-  LetheCheck *hi = lethe_check_new_from_registry(NULL, "ssd-importance", NULL, &error);
+  g_autofree char *order_param = g_strdup_printf("train-order=%s", order);
+  const char *iparams[] = {order_param, NULL};
+  LetheCheck *hi = lethe_check_new_from_registry(NULL, "ssd-importance", iparams, &error);
   lethe_check_push(hi, "data", lethe_frame_ref(trainset), &error);
   lethe_check_push(hi, "model", lethe_frame_ref(model), &error);
   if (error)
     g_error("ssd-importance: %s", error->message);
   g_autoptr(LetheFrame) cached = lethe_check_pull(hi, "model");
   lethe_check_free(hi);
-  printf("training-set importance: %.2f s\n",
+  printf("training-set importance (%s batches): %.2f s\n", order,
          lethe_frame_get_meta_double(cached, "ssd-importance-seconds", NAN));
 
   const double alphas[] = {0.5, 1, 2, 5, 10, 20}, lambdas[] = {0.1, 0.5, 1};

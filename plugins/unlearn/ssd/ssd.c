@@ -24,6 +24,16 @@
  * parameter grows.  The reference's `lower_bound = 1` is this cap and its
  * `exponent` is 1.
  *
+ * The reference forms the minibatches of D without shuffling, from the
+ * retain set laid out class by class followed by the forget class, so its
+ * batches hold one class each; []_D of well-learned classes is then close
+ * to a tenth of their own []_{D_f} and α = 10 selects few parameters (the
+ * card's "uneven" SSD).  `train-order = class-sorted` (the default)
+ * reproduces that with the training set sorted by label (stable), which
+ * does not depend on the forget class and so can be cached;
+ * `as-given` batches D in the data's order (shuffled batches: a different,
+ * more aggressive selection).  The forget set is batched as given.
+ *
  * `ssd-importance` stores []_D in the model frame, one tensor per parameter
  * named "ssd-importance/<parameter>", so `ssd` then needs only the forget
  * set (pass `data` to `ssd` instead to compute it on the spot).  Tensors
@@ -89,6 +99,45 @@ output_norm_grad(LetheSequential *seq, LetheTape *tape, LetheTensor *xb, GError 
   return lethe_tape_backward(tape, loss, error);
 }
 
+/* Row numbers sorted by label, stable: the order in which the reference
+ * presents D (its training loader walks the classes in turn). */
+static gint64 *
+class_sorted_rows(const gint32 *y, gint64 n)
+{
+  gint32 max = -1;
+  for (gint64 i = 0; i < n; i++)
+    max = MAX(max, y[i]);
+  const gsize n_start = (gsize)(max + 1) + 1;
+  g_autofree gint64 *start = g_new0(gint64, n_start);
+  for (gint64 i = 0; i < n; i++)
+    if (y[i] >= 0)
+      start[y[i] + 1]++;
+  for (gint32 c = 0; c <= max; c++)
+    start[c + 1] += start[c];
+  gint64 *perm = g_new(gint64, (gsize)MAX(n, 1));
+  gint64 tail = start[max + 1]; /* negative labels, if any, go last */
+  for (gint64 i = 0; i < n; i++)
+    perm[y[i] >= 0 ? start[y[i]]++ : tail++] = i;
+  return perm;
+}
+
+/* Rows @rows of @t (any dtype, first dimension = samples) gathered into a
+ * new contiguous tensor. */
+static LetheTensor *
+gather_rows(LetheTensor *t, const gint64 *rows, gint64 n)
+{
+  g_autoptr(LetheTensor) tc = lethe_tensor_contiguous(t);
+  gint64 shape[LETHE_TENSOR_MAX_RANK];
+  memcpy(shape, tc->shape, sizeof shape);
+  shape[0] = n;
+  LetheTensor *out = lethe_tensor_new_uninit(tc->dtype, tc->rank, shape);
+  const gsize row = lethe_tensor_n_bytes(tc) / (gsize)MAX(tc->shape[0], 1);
+  for (gint64 i = 0; i < n; i++)
+    memcpy((guint8 *)lethe_tensor_data(out) + i * row,
+           (const guint8 *)lethe_tensor_data(tc) + rows[i] * row, row);
+  return out;
+}
+
 /**
  * ssd_compute_importance:
  * Returns: (transfer full): a frame of one f32 importance tensor per
@@ -96,9 +145,11 @@ output_norm_grad(LetheSequential *seq, LetheTape *tape, LetheTensor *xb, GError 
  */
 static LetheFrame *
 compute_importance(LetheNode *node, const LetheFrame *model, const LetheFrame *data,
-                   const char *what, gint64 batch, gboolean label_free, guint64 *n_batches_out,
-                   GError **error)
+                   const char *what, gint64 batch, gboolean label_free, gboolean class_sorted,
+                   guint64 *n_batches_out, GError **error)
 {
+  g_autofree gint64 *perm = NULL;
+  g_autoptr(LetheTensor) ys = NULL;
   g_autoptr(LetheFrame) imp = NULL;
   LetheTensor *x = lethe_frame_get_tensor(data, "x");
   LetheTensor *y = lethe_frame_get_tensor(data, "y");
@@ -106,6 +157,10 @@ compute_importance(LetheNode *node, const LetheFrame *model, const LetheFrame *d
   if (x == NULL || (y == NULL && !label_free) || x->rank < 1 || x->shape[0] == 0)
     goto no_data;
   imp = lethe_frame_new();
+  if (class_sorted && y != NULL) {
+    ys = lethe_tensor_to_dtype(y, LETHE_DTYPE_I32);
+    perm = class_sorted_rows(lethe_tensor_i32(ys), x->shape[0]);
+  }
   LetheSequential *seq = NULL;
   LetheTape *tape = NULL;
   if (label_free) {
@@ -125,7 +180,8 @@ compute_importance(LetheNode *node, const LetheFrame *model, const LetheFrame *d
       break;
     }
     lethe_node_progress(node, what, (double)s / (double)n);
-    g_autoptr(LetheTensor) xb = lethe_tensor_slice(x, s, MIN(n, s + batch));
+    g_autoptr(LetheTensor) xb = perm ? gather_rows(x, perm + s, MIN(n, s + batch) - s)
+                                     : lethe_tensor_slice(x, s, MIN(n, s + batch));
     if (label_free) {
       g_autoptr(LetheTensor) xc = lethe_tensor_contiguous(xb);
       ok = output_norm_grad(seq, tape, xc, error);
@@ -135,7 +191,8 @@ compute_importance(LetheNode *node, const LetheFrame *model, const LetheFrame *d
           accumulate_grads(imp, lethe_params_get_name(params, i), lethe_params_get_grad(params, i),
                            TRUE);
     } else {
-      g_autoptr(LetheTensor) yb = lethe_tensor_slice(y, s, MIN(n, s + batch));
+      g_autoptr(LetheTensor) yb = perm ? gather_rows(ys, perm + s, MIN(n, s + batch) - s)
+                                       : lethe_tensor_slice(y, s, MIN(n, s + batch));
       g_autoptr(LetheFrame) grads = NULL;
       double loss;
       ok = lethe_model_loss_grad(model, xb, yb, &grads, &loss, error);
@@ -187,6 +244,12 @@ sample_shape(const LetheTensor *x)
 /* ---- ssd-importance ---------------------------------------------------- */
 
 static gboolean
+class_sorted(LetheNode *node)
+{
+  return g_strcmp0(lethe_node_get_string(node, "train-order"), "class-sorted") == 0;
+}
+
+static gboolean
 importance_process(LetheNode *node, LetheFrame **inputs, GError **error)
 {
   const char *name = lethe_node_get_name(node);
@@ -194,9 +257,9 @@ importance_process(LetheNode *node, LetheFrame **inputs, GError **error)
   gboolean label_free = lethe_node_get_bool(node, "label-free");
   gint64 t0 = g_get_monotonic_time();
   guint64 n_batches = 0;
-  g_autoptr(LetheFrame) imp =
-      compute_importance(node, model, data, "training-set importance",
-                         lethe_node_get_int(node, "batch"), label_free, &n_batches, error);
+  g_autoptr(LetheFrame) imp = compute_importance(node, model, data, "training-set importance",
+                                                 lethe_node_get_int(node, "batch"), label_free,
+                                                 class_sorted(node), &n_batches, error);
   if (imp == NULL) {
     g_prefix_error(error, "%s (ssd-importance): ", name);
     return FALSE;
@@ -212,6 +275,8 @@ importance_process(LetheNode *node, LetheFrame **inputs, GError **error)
   lethe_frame_set_meta_string(out, "ssd-importance-sample-shape", shape);
   lethe_frame_set_meta_int(out, "ssd-importance-label-free", label_free);
   lethe_frame_set_meta_int(out, "ssd-importance-batches", (gint64)n_batches);
+  lethe_frame_set_meta_string(out, "ssd-importance-order",
+                              lethe_node_get_string(node, "train-order"));
   lethe_frame_set_meta_double(out, "ssd-importance-seconds",
                               (double)(g_get_monotonic_time() - t0) / 1e6);
   lethe_node_push(node, 0, out); /* FALSE only when the run is stopping */
@@ -327,12 +392,12 @@ ssd_process(LetheNode *node, LetheFrame **inputs, GError **error)
   } else {
     guint64 nb;
     if (!(imp_d = compute_importance(node, model, data, "training-set importance", batch,
-                                     label_free, &nb, error)))
+                                     label_free, class_sorted(node), &nb, error)))
       goto failed;
   }
   guint64 nbf = 0;
-  imp_f = compute_importance(node, model, forget, "forget-set importance", batch, label_free, &nbf,
-                             error);
+  imp_f = compute_importance(node, model, forget, "forget-set importance", batch, label_free, FALSE,
+                             &nbf, error);
   if (imp_f == NULL)
     goto failed;
 
@@ -414,7 +479,11 @@ static const LethePortSpec model_output[] = {
     {NULL},
 };
 
+static const char *const order_choices[] = {"class-sorted", "as-given", NULL};
+
 static const LetheParamSpec importance_params[] = {
+    {"train-order", LETHE_PARAM_ENUM, "class-sorted", 0, 0, order_choices,
+     "minibatches of D: class by class as the reference's loader, or in the data's order"},
     {"batch", LETHE_PARAM_INT, DEFAULT_BATCH, 1, 1e9, NULL,
      "minibatch size of the importance (64 in the reference)"},
     {"label-free", LETHE_PARAM_BOOL, "false", 0, 0, NULL,
@@ -450,6 +519,8 @@ static const LethePortSpec ssd_outputs[] = {
 };
 
 static const LetheParamSpec ssd_params[] = {
+    {"train-order", LETHE_PARAM_ENUM, "class-sorted", 0, 0, order_choices,
+     "minibatches of D when `data` is connected: class by class, or in the data's order"},
     {"alpha", LETHE_PARAM_DOUBLE, "10", 0, 1e12, NULL,
      "selection weighting α: select where []_forget > α·[]_train"},
     {"lambda", LETHE_PARAM_DOUBLE, "1", 0, 1e12, NULL,
