@@ -321,6 +321,14 @@ lethe_node_push_named(LetheNode *node, const char *port, LetheFrame *frame)
   return FALSE;
 }
 
+gboolean
+lethe_node_output_is_linked(const LetheNode *node, guint port)
+{
+  g_return_val_if_fail(node != NULL, FALSE);
+  g_return_val_if_fail(port < node->n_outputs, FALSE);
+  return node->out[port].n_consumers > 0 || node->out[port].capture != NULL;
+}
+
 void
 lethe_node_end_stream(LetheNode *node)
 {

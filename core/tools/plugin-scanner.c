@@ -8,8 +8,16 @@
  * (failure, metadata): the failure is "" when the plugin is usable.  Exit
  * status 0 whenever that was written; anything else is the scanner's own
  * trouble.  Not meant to be run by hand.
+ *
+ * lethe-plugin-scanner --update-cache DIR does what `lethe registry
+ * --update DIR` does: distribution packages run it from a trigger whenever
+ * a package adds or removes files in the system plugin folder, and the
+ * library's package, which ships this program, need not depend on the
+ * package of the lethe command (docs/packaging.md).
  */
 #include "registry-private.h"
+
+#include <glib/gstdio.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +41,45 @@ write_all(int fd, const void *data, gsize length)
   return TRUE;
 }
 
+/* Scans exactly @dir and writes @dir/registry.bin. */
+static int
+update_cache(const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+    fprintf(stderr, "lethe-plugin-scanner: '%s' is not a folder\n", dir);
+    return 2;
+  }
+  g_autofree char *canon = g_canonicalize_filename(dir, NULL);
+  g_setenv("LETHE_PLUGIN_SYSTEM_PATH", canon, TRUE);
+  g_unsetenv("LETHE_PLUGIN_PATH");
+  g_unsetenv("LETHE_PLUGIN_ALLOWLIST");
+  /* Run from package scripts as root: leave no per-user cache behind. */
+  g_autofree char *tmp = g_dir_make_tmp("lethe-registry-XXXXXX", &error);
+  if (tmp == NULL) {
+    fprintf(stderr, "lethe-plugin-scanner: %s\n", error->message);
+    return 1;
+  }
+  g_autofree char *user_cache = g_build_filename(tmp, "registry.bin", NULL);
+  g_setenv("LETHE_REGISTRY", user_cache, TRUE);
+  g_autoptr(LetheRegistry) registry = lethe_registry_new(NULL, &error);
+  g_autofree char *file = g_build_filename(canon, "registry.bin", NULL);
+  gboolean ok = registry != NULL && lethe_registry_write_cache(registry, file, &error);
+  g_remove(user_cache);
+  g_rmdir(tmp);
+  if (!ok) {
+    fprintf(stderr, "lethe-plugin-scanner: %s\n", error->message);
+    return 1;
+  }
+  GPtrArray *failed = lethe_registry_get_failed(registry);
+  for (guint i = 0; i < failed->len; i++) {
+    const LethePluginRecord *r = g_ptr_array_index(failed, i);
+    fprintf(stderr, "lethe-plugin-scanner: refused %s: %s\n", r->path, r->failure);
+  }
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -40,8 +87,11 @@ main(int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) meta = NULL;
 
+  if (argc == 3 && g_str_equal(argv[1], "--update-cache"))
+    return update_cache(argv[2]);
   if (argc != 2) {
-    fprintf(stderr, "usage: lethe-plugin-scanner PLUGIN-FILE\n");
+    fprintf(stderr, "usage: lethe-plugin-scanner PLUGIN-FILE\n"
+                    "       lethe-plugin-scanner --update-cache PLUGIN-FOLDER\n");
     return 2;
   }
   /* Whatever the plugin prints while loading must not mix with the

@@ -275,6 +275,14 @@ gboolean lethe_node_push_named(LetheNode *node, const char *port, LetheFrame *fr
  *   sticky, unconnected or already taken in this firing
  */
 LetheFrame *lethe_node_take_input(LetheNode *node, guint port);
+/**
+ * lethe_node_output_is_linked:
+ * %TRUE when output @port has a consumer (a downstream node or a test
+ * harness).  A node that already recorded its metrics with
+ * lethe_node_metric() uses this to skip pushing a `metrics` frame nobody
+ * reads, which the core would otherwise record a second time.
+ */
+gboolean lethe_node_output_is_linked(const LetheNode *node, guint port);
 /** lethe_node_end_stream: a source calls this when it has nothing more to emit. */
 void lethe_node_end_stream(LetheNode *node);
 

@@ -282,6 +282,44 @@ test_sequential_frame_that_does_not_fit_its_arch_is_refused(void)
   lethe_sequential_free(seq);
 }
 
+/* A model made from a frame reads the frame's tensors in place, but
+ * training never writes into them (they may be shared downstream). */
+static void
+test_sequential_training_does_not_write_into_the_source_frame(void)
+{
+  GError *error = NULL;
+  LetheSequential *src = lethe_sequential_new(MLP_ARCH, 3, &error);
+  g_autoptr(LetheFrame) f = lethe_sequential_to_frame(src, 1);
+  g_autoptr(LetheFrame) keep = lethe_sequential_to_frame(src, 1);
+  LetheSequential *seq = lethe_sequential_new_from_frame(f, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  LetheTensor *w = lethe_frame_get_tensor(f, "1.weight");
+  CU_ASSERT_EQUAL(lethe_tensor_data(lethe_params_get_value(lethe_sequential_get_params(seq), 0)),
+                  lethe_tensor_data(w)); /* zero-copy until training */
+  LetheOptimConfig cfg;
+  lethe_optim_config_init(&cfg, LETHE_OPTIM_SGD, 0.5);
+  LetheOptimizer *opt = lethe_optimizer_new(lethe_sequential_get_params(seq), &cfg);
+  g_autoptr(LetheTensor) x = NULL;
+  g_autoptr(LetheTensor) y = NULL;
+  make_blobs(4, 64, &x, &y);
+  LetheRng rng;
+  lethe_rng_init(&rng, 1);
+  CU_ASSERT_TRUE(
+      lethe_sequential_train_epoch(seq, opt, x, y, 16, &rng, NULL, NULL, NULL, NULL, &error));
+  CU_ASSERT_EQUAL(memcmp(lethe_tensor_data(w),
+                         lethe_tensor_data(lethe_frame_get_tensor(keep, "1.weight")),
+                         lethe_tensor_n_bytes(w)),
+                  0);
+  CU_ASSERT_NOT_EQUAL(
+      memcmp(lethe_tensor_data(w),
+             lethe_tensor_data(lethe_params_get_value(lethe_sequential_get_params(seq), 0)),
+             lethe_tensor_n_bytes(w)),
+      0);
+  lethe_optimizer_free(opt);
+  lethe_sequential_free(seq);
+  lethe_sequential_free(src);
+}
+
 static void
 test_sequential_nan_stops_training_naming_step_and_tensor(void)
 {
@@ -558,6 +596,7 @@ LETHE_TEST_MAIN("nn-sequential", LETHE_TEST(test_sequential_mlp_learns_blobs),
                 LETHE_TEST(test_sequential_shape_mismatch_names_the_layer),
                 LETHE_TEST(test_sequential_frame_round_trip_through_the_model_kind),
                 LETHE_TEST(test_sequential_frame_that_does_not_fit_its_arch_is_refused),
+                LETHE_TEST(test_sequential_training_does_not_write_into_the_source_frame),
                 LETHE_TEST(test_sequential_nan_stops_training_naming_step_and_tensor),
                 LETHE_TEST(test_sequential_hook_replaces_a_layer_activation),
                 LETHE_TEST(test_sequential_fused_layers_match_unfused),

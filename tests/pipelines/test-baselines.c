@@ -98,6 +98,37 @@ metric(const char *dir, const char *node, const char *name, gint64 step)
   return value;
 }
 
+/* The number of records in DIR/run/metrics.jsonl that repeat an earlier
+ * (node, name, step): every metric must be written once. */
+static guint
+duplicate_metrics(const char *dir)
+{
+  g_autofree char *path = g_build_filename(dir, "run", "metrics.jsonl", NULL);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return G_MAXUINT;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  guint dups = 0;
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    if (**l == '\0')
+      continue;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    if (!json_parser_load_from_data(parser, *l, -1, NULL))
+      return G_MAXUINT;
+    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+    JsonNode *s = json_object_get_member(o, "step");
+    gint64 at = s && !JSON_NODE_HOLDS_NULL(s) ? json_node_get_int(s) : -1;
+    char *key = g_strdup_printf("%s/%s/%" G_GINT64_FORMAT, json_object_get_string_member(o, "node"),
+                                json_object_get_string_member(o, "name"), at);
+    if (!g_hash_table_add(seen, key)) {
+      fprintf(stderr, "\n  metric written twice: %s\n", key);
+      dups++;
+    }
+  }
+  return dups;
+}
+
 #define ASSERT_CONTAINS(haystack, needle)                                                          \
   do {                                                                                             \
     if (!strstr((haystack), (needle)))                                                             \
@@ -123,6 +154,7 @@ test_finetune_collapses_in_class_il_but_not_in_task_il(void)
   CU_ASSERT_TRUE(last > 0.9);
   CU_ASSERT_TRUE(til > cil + 0.3);
   CU_ASSERT_TRUE(metric(dir, "eval", "forgetting_max", -1) > 0.6);
+  CU_ASSERT_EQUAL(duplicate_metrics(dir), 0);
   remove_tree(dir);
 }
 
@@ -158,6 +190,7 @@ test_retrained_oracle_forgets_the_class_and_keeps_the_rest(void)
   CU_ASSERT_TRUE(f1 > 0.5);
   CU_ASSERT_EQUAL(f2, 0.0);
   CU_ASSERT_TRUE(fabs(r2 - r1) < 0.03);
+  CU_ASSERT_EQUAL(duplicate_metrics(dir), 0);
   remove_tree(dir);
 }
 

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include <lethe/check.h>
+#include <lethe/metrics.h>
 #include <lethe/model.h>
 #include <lethe/nn-model.h>
 
@@ -411,6 +412,136 @@ test_lfssd_refuses_other_model_kinds(void)
   lethe_check_free(h);
 }
 
+/* ---- On Fashion-MNIST (a CI-sized subset) ----------------------------- */
+
+static LetheFrame *
+load_fmnist(const char *split, gint64 limit)
+{
+  GError *error = NULL;
+  g_autofree char *sp = g_strdup_printf("split=%s", split);
+  g_autofree char *lim = g_strdup_printf("limit=%" G_GINT64_FORMAT, limit);
+  LetheCheck *h =
+      lethe_check_new_from_registry(NULL, "idx-source", P(sp, lim, "shape=flat"), &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  CU_ASSERT_TRUE(lethe_check_run_source(h, 0, &error));
+  LETHE_ASSERT_NO_ERROR(error);
+  LetheFrame *f = lethe_check_pull(h, "data");
+  lethe_check_free(h);
+  return f;
+}
+
+/* Rows of @data whose label is (or with @keep FALSE, is not) @cls. */
+static LetheFrame *
+rows_of_class(const LetheFrame *data, gint32 cls, gboolean keep)
+{
+  LetheTensor *x = lethe_frame_get_tensor(data, "x"), *y = lethe_frame_get_tensor(data, "y");
+  const gint64 n = x->shape[0], d = x->shape[1];
+  g_autoptr(GArray) xs = g_array_new(FALSE, FALSE, sizeof(float));
+  g_autoptr(GArray) ys = g_array_new(FALSE, FALSE, sizeof(gint32));
+  for (gint64 i = 0; i < n; i++)
+    if ((lethe_tensor_i32(y)[i] == cls) == keep) {
+      g_array_append_vals(xs, lethe_tensor_f32(x) + i * d, (guint)d);
+      g_array_append_val(ys, lethe_tensor_i32(y)[i]);
+    }
+  const gint64 sample[1] = {d};
+  return dataset((const float *)xs->data, (const gint32 *)ys->data, ys->len, 2, sample);
+}
+
+static double
+accuracy(const LetheFrame *model, const LetheFrame *data)
+{
+  g_autoptr(LetheTensor) logits = NULL;
+  GError *error = NULL;
+  CU_ASSERT_TRUE(lethe_model_forward(model, lethe_frame_get_tensor(data, "x"), &logits, &error));
+  LETHE_ASSERT_NO_ERROR(error);
+  LetheTensor *y = lethe_frame_get_tensor(data, "y");
+  return lethe_metrics_accuracy(lethe_tensor_f32(logits), logits->shape[0], logits->shape[1],
+                                lethe_tensor_i32(y), NULL);
+}
+
+static LetheFrame *
+forget(const LetheFrame *cached, const LetheFrame *forget_set, const char *alpha,
+       const char *lambda)
+{
+  GError *error = NULL;
+  LetheCheck *h = harness("ssd", P(alpha, lambda));
+  lethe_check_push(h, "forget", lethe_frame_ref((LetheFrame *)forget_set), &error);
+  lethe_check_push(h, "model", lethe_frame_ref((LetheFrame *)cached), &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  LetheFrame *out = lethe_check_pull(h, "model");
+  lethe_check_free(h);
+  return out;
+}
+
+/* The MLP of the acceptance run, trained briefly on a subset: with the
+ * training set batched class by class, α = 10 selects almost nothing
+ * (Trouser stays), while α = 1, λ = 0.5 forgets it at no retained cost;
+ * no parameter grows and at most the selected ones change. */
+static void
+test_ssd_forgets_trouser_on_a_fashion_mnist_mlp(void)
+{
+  g_autoptr(LetheFrame) train = load_fmnist("train", 6000);
+  g_autoptr(LetheFrame) test = load_fmnist("test", 2000);
+  GError *error = NULL;
+  LetheSequential *seq =
+      lethe_sequential_new("linear(784,512) relu linear(512,256) relu linear(256,10)", 42, &error);
+  LetheOptimConfig cfg;
+  lethe_optim_config_init(&cfg, LETHE_OPTIM_ADAM, 1e-3);
+  LetheOptimizer *opt = lethe_optimizer_new(lethe_sequential_get_params(seq), &cfg);
+  LetheRng rng;
+  lethe_rng_init(&rng, 43);
+  gint64 t0 = g_get_monotonic_time();
+  for (int e = 0; e < 2; e++)
+    CU_ASSERT_TRUE(lethe_sequential_train_epoch(seq, opt, lethe_frame_get_tensor(train, "x"),
+                                                lethe_frame_get_tensor(train, "y"), 128, &rng, NULL,
+                                                NULL, NULL, NULL, &error));
+  const double train_s = (double)(g_get_monotonic_time() - t0) / 1e6;
+  lethe_optimizer_free(opt);
+  LetheFrame *model = lethe_sequential_to_frame(seq, 1);
+  lethe_sequential_free(seq);
+
+  LetheCheck *hi = harness("ssd-importance", NULL);
+  lethe_check_push(hi, "data", lethe_frame_ref(train), &error);
+  lethe_check_push(hi, "model", model, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autoptr(LetheFrame) cached = lethe_check_pull(hi, "model");
+  lethe_check_free(hi);
+
+  g_autoptr(LetheFrame) f_train = rows_of_class(train, 1, TRUE);
+  g_autoptr(LetheFrame) f_test = rows_of_class(test, 1, TRUE);
+  g_autoptr(LetheFrame) r_test = rows_of_class(test, 1, FALSE);
+  const double f0 = accuracy(cached, f_test), r0 = accuracy(cached, r_test);
+  CU_ASSERT(f0 > 0.9);
+
+  g_autoptr(LetheFrame) strict = forget(cached, f_train, "alpha=10", "lambda=1");
+  g_autoptr(LetheFrame) loose = forget(cached, f_train, "alpha=1", "lambda=0.5");
+  const double f10 = accuracy(strict, f_test), f1 = accuracy(loose, f_test);
+  const double r1 = accuracy(loose, r_test);
+  fprintf(stderr,
+          "\n  trouser: original %.3f, alpha=10 %.3f, alpha=1 %.3f; retained %.3f -> %.3f; "
+          "unlearn %.2f s, training %.2f s\n",
+          f0, f10, f1, r0, r1, lethe_frame_get_meta_double(loose, "unlearn-seconds", -1), train_s);
+  CU_ASSERT(f10 >= 0.9);
+  CU_ASSERT(f1 <= 0.05);
+  CU_ASSERT(r1 >= r0 - 0.02);
+
+  gint64 changed = 0;
+  for (guint i = 0; i < lethe_frame_get_n_tensors(cached); i++) {
+    const char *name;
+    LetheTensor *p = lethe_frame_get_nth(cached, i, &name);
+    if (strchr(name, '/'))
+      continue;
+    LetheTensor *q = lethe_frame_get_tensor(loose, name);
+    for (gint64 k = 0; k < lethe_tensor_n_elements(p); k++) {
+      const float a = lethe_tensor_f32(p)[k], b = lethe_tensor_f32(q)[k];
+      CU_ASSERT_FATAL(fabsf(b) <= fabsf(a));
+      changed += memcmp(&a, &b, sizeof a) != 0;
+    }
+  }
+  CU_ASSERT(changed > 0);
+  CU_ASSERT(changed <= lethe_frame_get_meta_int(loose, "ssd-selected", 0));
+}
+
 LETHE_TEST_MAIN("ssd", LETHE_TEST(test_ssd_importance_and_dampening_equal_the_formulas),
                 LETHE_TEST(test_ssd_training_importance_batches_the_classes_in_turn),
                 LETHE_TEST(test_ssd_with_large_lambda_changes_nothing),
@@ -420,4 +551,5 @@ LETHE_TEST_MAIN("ssd", LETHE_TEST(test_ssd_importance_and_dampening_equal_the_fo
                 LETHE_TEST(test_ssd_needs_a_cached_importance_or_the_training_set),
                 LETHE_TEST(test_ssd_importance_of_a_sequential_model_is_the_cross_entropy_gradient),
                 LETHE_TEST(test_lfssd_importance_is_the_output_norm_gradient),
-                LETHE_TEST(test_lfssd_refuses_other_model_kinds))
+                LETHE_TEST(test_lfssd_refuses_other_model_kinds),
+                LETHE_TEST(test_ssd_forgets_trouser_on_a_fashion_mnist_mlp))

@@ -4,7 +4,8 @@
 #     pre-generated registry cache;
 #  2. every installed header compiles on its own;
 #  3. the installed `lethe` finds its own plugins and schemas with no
-#     environment variable (relative to liblethe), without rescanning;
+#     environment variable (relative to liblethe), without rescanning, and
+#     rescans a plugin file that changed since the cache was written;
 #  4. the example plugin of docs/examples/scale builds out of tree against
 #     the installed headers only (pkg-config lethe-1), passes its own test,
 #     installs into `pluginsdir`, loads through LETHE_PLUGIN_PATH and runs
@@ -91,6 +92,14 @@ contains "$tmp/inspect-node" "fill"
 env -i PATH=/usr/bin:/bin HOME="$home" XDG_CACHE_HOME="$home/cache2" LETHE_SCANNER=/bin/false \
   LD_LIBRARY_PATH="$libdir" "$root/bin/lethe" inspect >"$tmp/inspect-cached"
 contains "$tmp/inspect-cached" "Total: $n_files plugins"
+# A plugin file that changed after the cache was written is rescanned (here
+# by the failing scanner, which shows it was), then found again by the real one.
+touch "$pluginsdir/coreelements.so"
+env -i PATH=/usr/bin:/bin HOME="$home" XDG_CACHE_HOME="$home/cache3" LETHE_SCANNER=/bin/false \
+  LD_LIBRARY_PATH="$libdir" "$root/bin/lethe" inspect --failed >"$tmp/inspect-changed" 2>&1 || true
+contains "$tmp/inspect-changed" "the plugin scanner failed on '$pluginsdir/coreelements.so'"
+lethe_clean inspect >"$tmp/inspect-rescanned" || fail "lethe inspect after a change"
+contains "$tmp/inspect-rescanned" "Total: $n_files plugins"
 echo "relocated install: ok ($n_files plugins, schemas from ${schemasdir#"$dest"})"
 
 # ---- 4. the example plugin, out of tree -------------------------------------

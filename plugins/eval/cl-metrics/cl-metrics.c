@@ -181,7 +181,12 @@ cl_flush(LetheNode *node, GError **error)
   eval_emit_cl_metrics(a_c, T, b_c, j_c, counts, "", emit_metric, &target);
   eval_emit_cl_metrics(a_t, T, b_t, j_t, counts, "_task_il", emit_metric, &target);
   lethe_node_progress(node, "done", 1.0);
-  lethe_node_push(node, 0, target.frame);
+  /* Every value went through lethe_node_metric() already; the frame is
+   * for downstream nodes only. */
+  if (lethe_node_output_is_linked(node, 0))
+    lethe_node_push(node, 0, target.frame);
+  else
+    lethe_frame_unref(target.frame);
   return TRUE;
 }
 

@@ -213,7 +213,12 @@ unlearning_process(LetheNode *node, LetheFrame **inputs, GError **error)
       emit_metric(&target, "oracle_relearn_epochs", -1, (double)epochs, NULL);
     }
   }
-  lethe_node_push(node, 0, target.frame);
+  /* Every value went through lethe_node_metric() already; the frame is
+   * for downstream nodes only. */
+  if (lethe_node_output_is_linked(node, 0))
+    lethe_node_push(node, 0, target.frame);
+  else
+    lethe_frame_unref(target.frame);
   return TRUE;
 }
 
