@@ -60,6 +60,7 @@ lethe_node_new_internal(const char *name, const LetheNodeType *type, const char 
     o->spec = &type->outputs[i];
     o->is_any = g_str_equal(schema, "any");
     o->is_metrics = g_str_equal(schema, "metrics");
+    o->is_model = g_str_equal(schema, "model");
     if (!o->is_any) {
       g_autoptr(GError) local = NULL;
       o->schema = lethe_schema_lookup(schema, &local);

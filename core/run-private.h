@@ -29,6 +29,7 @@ typedef struct {
   const char *pipeline_file;
   guint64 seed;
   guint threads;
+  gboolean checkpoints;
   GDateTime *start;
   GDateTime *end; /* NULL while running */
   LetheRunStatus status;

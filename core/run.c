@@ -13,6 +13,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 #include <lethe/fileutil.h>
+#include <lethe/safetensors.h>
 
 /* metrics.jsonl is rewritten whole: at most this often while metrics
  * arrive, plus whenever a node finishes and at the end. */
@@ -27,6 +28,7 @@ struct _LetheRun {
   guint threads;
   guint queue_size;
   gboolean quiet;
+  gboolean checkpoints;
   LetheRunProgressFunc progress_fn;
   gpointer progress_data;
   GCancellable *cancellable;
@@ -132,6 +134,13 @@ lethe_run_set_queue_size(LetheRun *run, guint frames)
 {
   g_return_if_fail(run != NULL);
   run->queue_size = frames;
+}
+
+void
+lethe_run_set_checkpoints(LetheRun *run, gboolean checkpoints)
+{
+  g_return_if_fail(run != NULL);
+  run->checkpoints = checkpoints;
 }
 
 void
@@ -326,6 +335,7 @@ write_record_locked(LetheRun *run)
       .pipeline_file = lethe_pipeline_get_path(run->pipeline),
       .seed = lethe_pipeline_get_seed(run->pipeline),
       .threads = lethe_run_get_threads(run),
+      .checkpoints = run->checkpoints,
       .start = run->start,
       .end = run->end,
       .status = run->status,
@@ -394,6 +404,39 @@ static void
 on_node_progress(LetheNode *node, gpointer data)
 {
   notify_progress(data, FALSE);
+}
+
+/* checkpoints/NODE[.PORT]-vVERSION[-INDEX].safetensors: the port only when
+ * the node type has more than one model output, the index only for the
+ * second and later frames of one version (an ensemble). */
+static char *
+checkpoint_path(const char *dir, const LetheNode *node, guint port, gint64 version, guint index)
+{
+  guint n_models = 0;
+  for (guint o = 0; o < node->n_outputs; o++)
+    n_models += node->out[o].is_model;
+  g_autoptr(GString) name = g_string_new(node->name);
+  if (n_models > 1)
+    g_string_append_printf(name, ".%s", node->out[port].spec->name);
+  g_string_append_printf(name, "-v%" G_GINT64_FORMAT, version);
+  if (index > 0)
+    g_string_append_printf(name, "-%u", index);
+  g_string_append(name, ".safetensors");
+  return g_build_filename(dir, "checkpoints", name->str, NULL);
+}
+
+static gboolean
+on_checkpoint(LetheNode *node, guint port, const LetheFrame *frame, gint64 version, guint index,
+              gpointer data, GError **error)
+{
+  LetheRun *run = data;
+  g_autofree char *path = checkpoint_path(run->output_dir, node, port, version, index);
+  if (!lethe_safetensors_save(frame, path, error)) {
+    g_prefix_error(error, "cannot write the checkpoint of model version %" G_GINT64_FORMAT ": ",
+                   version);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static char *
@@ -532,6 +575,17 @@ lethe_run_execute(LetheRun *run, GError **error)
   keyfile_path = out_path(run, "pipeline.lethe");
   if (!lethe_file_replace_contents(keyfile_path, keyfile, strlen(keyfile), &local))
     goto failed;
+  if (run->checkpoints) {
+    g_autofree char *ckpt_dir = out_path(run, "checkpoints");
+    if (g_mkdir_with_parents(ckpt_dir, 0777) != 0) {
+      int saved = errno;
+      local = g_error_new(LETHE_ERROR, LETHE_ERROR_IO,
+                          "cannot create the checkpoint folder '%s': %s; choose another output "
+                          "folder with --output",
+                          ckpt_dir, g_strerror(saved));
+      goto failed;
+    }
+  }
 
   graph = lethe_graph_new(lethe_run_get_threads(run), lethe_pipeline_get_seed(run->pipeline),
                           run->cancellable);
@@ -541,6 +595,8 @@ lethe_run_execute(LetheRun *run, GError **error)
   lethe_graph_set_metric_func(graph, on_metric, run);
   lethe_graph_set_finished_func(graph, on_node_finished, run);
   lethe_graph_set_progress_func(graph, on_node_progress, run);
+  if (run->checkpoints)
+    lethe_graph_set_checkpoint_func(graph, on_checkpoint, run);
   g_mutex_lock(&run->lock);
   run->graph = graph;
   write_record_locked(run);

@@ -374,8 +374,10 @@ lethe_schema_load_data(const char *data, gsize length, const char *origin, GErro
   if (g_key_file_has_key(kf, "schema", "min-tensors", NULL)) {
     g_autofree char *s = g_key_file_get_string(kf, "schema", "min-tensors", NULL);
     guint64 n;
-    if (!g_ascii_string_to_unsigned(g_strstrip(s), 10, 0, G_MAXUINT, &n, NULL)) {
-      parse_error(error, origin, "schema", "min-tensors '%s' is not a count", s);
+    /* NULL when GKeyFile cannot read the value (invalid UTF-8). */
+    if (s == NULL || !g_ascii_string_to_unsigned(g_strstrip(s), 10, 0, G_MAXUINT, &n, NULL)) {
+      parse_error(error, origin, "schema", "min-tensors '%s' is not a count",
+                  s ? s : "(unreadable text)");
       return NULL;
     }
     schema->min_tensors = (guint)n;

@@ -132,6 +132,7 @@ if [ "$n_methods" -gt 0 ]; then
   $SUDO dpkg -r lethe-plugins-methods >/dev/null
   run LETHE_SCANNER=/bin/false lethe inspect | grep -q "Total: $((n_plugins - n_methods)) plugins" ||
     fail "the cache was not refreshed when lethe-plugins-methods went away"
+  echo "trigger: removing lethe-plugins-methods left $((n_plugins - n_methods)) plugins in the cache"
 fi
 
 # ---- purge ---------------------------------------------------------------

@@ -33,6 +33,10 @@ LetheOptimizer *
 lethe_optimizer_new(LetheParams *params, const LetheOptimConfig *config)
 {
   g_return_val_if_fail(params != NULL && config != NULL, NULL);
+  /* Updates happen in place: give the model private, flat storage first, so
+   * that tensors shared with a frame (a model pushed downstream, a mapped
+   * checkpoint) are never written (copy-on-write). */
+  lethe_params_make_flat(params);
   LetheOptimizer *opt = g_new0(LetheOptimizer, 1);
   opt->params = params;
   opt->config = *config;

@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   lethe run FILE [node.param=value …] [--output DIR] [--seed N]
- *             [--threads N] [--queue-size N] [--quiet] [--plugin-path DIR]
+ *             [--threads N] [--queue-size N] [--checkpoint] [--quiet]
+ *             [--plugin-path DIR]
  *
  * The run executes in a worker thread; the main thread runs a main loop
  * that redraws progress and handles SIGINT/SIGTERM: the first stops the run
@@ -96,7 +97,7 @@ lethe_cmd_run(int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(LethePipeline) pipeline = NULL;
   gint threads = 0, queue_size = 0;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, checkpoint = FALSE;
   unsigned n_problems = 0;
   guint64 seed = 0;
   GOptionEntry entries[] = {
@@ -107,6 +108,8 @@ lethe_cmd_run(int argc, char **argv)
        "Thread budget shared by nodes and BLAS (default: all processors)", "N"},
       {"queue-size", 0, 0, G_OPTION_ARG_INT, &queue_size,
        "Frames an edge holds before its producer waits (default 8)", "N"},
+      {"checkpoint", 0, 0, G_OPTION_ARG_NONE, &checkpoint,
+       "Save every model a node emits as DIR/checkpoints/NODE-vVERSION.safetensors", NULL},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress and no results table", NULL},
       {"plugin-path", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &plugin_paths,
        "Also look for plugins in DIR (searched first; may be repeated)", "DIR"},
@@ -155,6 +158,7 @@ lethe_cmd_run(int argc, char **argv)
   if (queue_size)
     lethe_run_set_queue_size(run, (guint)queue_size);
   lethe_run_set_quiet(run, quiet);
+  lethe_run_set_checkpoints(run, checkpoint);
 
   RunContext ctx = {.run = run, .quiet = quiet};
   ctx.loop = g_main_loop_new(NULL, FALSE);

@@ -54,6 +54,12 @@ void lethe_optim_config_init(LetheOptimConfig *config, LetheOptimKind kind, doub
  */
 typedef struct _LetheOptimizer LetheOptimizer;
 
+/**
+ * lethe_optimizer_new:
+ * Makes @params flat first (lethe_params_make_flat()): values that were
+ * shared with a frame are copied, so updates never write into a tensor
+ * someone else holds.  Take value tensors from @params after this call.
+ */
 LetheOptimizer *lethe_optimizer_new(LetheParams *params, const LetheOptimConfig *config);
 void lethe_optimizer_free(LetheOptimizer *opt);
 /** lethe_optimizer_step: one update from the current gradients. */

@@ -124,6 +124,16 @@ void lethe_run_set_seed(LetheRun *run, guint64 seed);
 void lethe_run_set_threads(LetheRun *run, guint threads);
 /** lethe_run_set_queue_size: frames an edge holds before its producer waits (default 8). */
 void lethe_run_set_queue_size(LetheRun *run, guint frames);
+/**
+ * lethe_run_set_checkpoints:
+ * When %TRUE, every frame a node pushes on an output of schema `model` is
+ * saved, before any other node sees it, as
+ * `checkpoints/NODE-vVERSION.safetensors` in the output folder (atomically:
+ * a crash leaves the previous checkpoints whole).  VERSION is the frame's
+ * "version" metadata; see docs/execution.md for the full naming rule.
+ * A checkpoint that cannot be written fails the node that pushed it.
+ */
+void lethe_run_set_checkpoints(LetheRun *run, gboolean checkpoints);
 /** lethe_run_set_quiet: no progress callbacks. */
 void lethe_run_set_quiet(LetheRun *run, gboolean quiet);
 void lethe_run_set_progress_func(LetheRun *run, LetheRunProgressFunc func, gpointer user_data);

@@ -342,8 +342,8 @@ test_schema_parse_errors_name_file_and_group(void)
   LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_NOT_FOUND, "none.schema");
 }
 
-/* Found by fuzz-schema: a dimN value GKeyFile cannot unescape was
- * stripped as NULL, and dim1, dim01, dim001… overflowed the per-dimension
+/* Found by fuzz-schema: a dimN or min-tensors value GKeyFile cannot read
+ * was stripped as NULL, and dim1, dim01, dim001… overflowed the per-dimension
  * ties (at most one per dimension). */
 static void
 test_schema_refuses_unreadable_and_repeated_dims(void)
@@ -358,6 +358,8 @@ test_schema_refuses_unreadable_and_repeated_dims(void)
       {"[schema]\n[tensor y]\ndim1 = 1\ndim01 = 1\ndim001 = 1\ndim0001 = 1\ndim00001 = 1\n"
        "dim000001 = 1\ndim0000001 = 1\ndim00000001 = 1\ndim000000001 = 1\n",
        "dimension 1 is tied twice"},
+      {"[schema]\nmin-tensors = \xff\n",
+       "bad.schema: [schema]: min-tensors '(unreadable text)' is not a count"},
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     GError *error = NULL;

@@ -282,6 +282,44 @@ test_sequential_frame_that_does_not_fit_its_arch_is_refused(void)
   lethe_sequential_free(seq);
 }
 
+/* A model made from a frame reads the frame's tensors in place, but
+ * training never writes into them (they may be shared downstream). */
+static void
+test_sequential_training_does_not_write_into_the_source_frame(void)
+{
+  GError *error = NULL;
+  LetheSequential *src = lethe_sequential_new(MLP_ARCH, 3, &error);
+  g_autoptr(LetheFrame) f = lethe_sequential_to_frame(src, 1);
+  g_autoptr(LetheFrame) keep = lethe_sequential_to_frame(src, 1);
+  LetheSequential *seq = lethe_sequential_new_from_frame(f, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  LetheTensor *w = lethe_frame_get_tensor(f, "1.weight");
+  CU_ASSERT_EQUAL(lethe_tensor_data(lethe_params_get_value(lethe_sequential_get_params(seq), 0)),
+                  lethe_tensor_data(w)); /* zero-copy until training */
+  LetheOptimConfig cfg;
+  lethe_optim_config_init(&cfg, LETHE_OPTIM_SGD, 0.5);
+  LetheOptimizer *opt = lethe_optimizer_new(lethe_sequential_get_params(seq), &cfg);
+  g_autoptr(LetheTensor) x = NULL;
+  g_autoptr(LetheTensor) y = NULL;
+  make_blobs(4, 64, &x, &y);
+  LetheRng rng;
+  lethe_rng_init(&rng, 1);
+  CU_ASSERT_TRUE(
+      lethe_sequential_train_epoch(seq, opt, x, y, 16, &rng, NULL, NULL, NULL, NULL, &error));
+  CU_ASSERT_EQUAL(memcmp(lethe_tensor_data(w),
+                         lethe_tensor_data(lethe_frame_get_tensor(keep, "1.weight")),
+                         lethe_tensor_n_bytes(w)),
+                  0);
+  CU_ASSERT_NOT_EQUAL(
+      memcmp(lethe_tensor_data(w),
+             lethe_tensor_data(lethe_params_get_value(lethe_sequential_get_params(seq), 0)),
+             lethe_tensor_n_bytes(w)),
+      0);
+  lethe_optimizer_free(opt);
+  lethe_sequential_free(seq);
+  lethe_sequential_free(src);
+}
+
 static void
 test_sequential_nan_stops_training_naming_step_and_tensor(void)
 {
@@ -305,6 +343,46 @@ test_sequential_nan_stops_training_naming_step_and_tensor(void)
       lethe_sequential_train_epoch(seq, opt, x, y, 16, &rng, NULL, NULL, NULL, NULL, &error));
   LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_NUMERIC, "parameter '3.weight'");
   /* A huge learning rate diverges later, and names where. */
+  lethe_optimizer_free(opt);
+  lethe_sequential_free(seq);
+}
+
+static void
+count_steps(guint64 step, guint64 n_steps, double loss, gpointer data)
+{
+  GCancellable *c = data;
+  if (step == 2)
+    g_cancellable_cancel(c);
+}
+
+static void
+test_sequential_training_rejects_bad_labels_and_stops_when_cancelled(void)
+{
+  GError *error = NULL;
+  LetheSequential *seq = lethe_sequential_new(MLP_ARCH, 3, &error);
+  g_autoptr(LetheTensor) x = NULL;
+  g_autoptr(LetheTensor) y = NULL;
+  make_blobs(4, 64, &x, &y);
+  LetheOptimConfig cfg;
+  lethe_optim_config_init(&cfg, LETHE_OPTIM_SGD, 0.1);
+  LetheOptimizer *opt = lethe_optimizer_new(lethe_sequential_get_params(seq), &cfg);
+  LetheRng rng;
+  lethe_rng_init(&rng, 1);
+  lethe_tensor_i32(y)[10] = 7; /* the model has 4 outputs */
+  CU_ASSERT_FALSE(
+      lethe_sequential_train_epoch(seq, opt, x, y, 64, &rng, NULL, NULL, NULL, NULL, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_NUMERIC, "label 7 of sample");
+  lethe_tensor_i32(y)[10] = 1;
+  g_autoptr(LetheTensor) short_y = lethe_tensor_new_1d(LETHE_DTYPE_I32, 63);
+  CU_ASSERT_FALSE(
+      lethe_sequential_train_epoch(seq, opt, x, short_y, 64, &rng, NULL, NULL, NULL, NULL, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_INVALID,
+                     "labels must be i32 or i64 of shape [64]");
+  g_autoptr(GCancellable) cancel = g_cancellable_new();
+  CU_ASSERT_FALSE(lethe_sequential_train_epoch(seq, opt, x, y, 8, &rng, cancel, count_steps, cancel,
+                                               NULL, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_CANCELLED, "training cancelled at step 3");
+  CU_ASSERT_EQUAL(lethe_optimizer_get_n_steps(opt), 2);
   lethe_optimizer_free(opt);
   lethe_sequential_free(seq);
 }
@@ -558,7 +636,9 @@ LETHE_TEST_MAIN("nn-sequential", LETHE_TEST(test_sequential_mlp_learns_blobs),
                 LETHE_TEST(test_sequential_shape_mismatch_names_the_layer),
                 LETHE_TEST(test_sequential_frame_round_trip_through_the_model_kind),
                 LETHE_TEST(test_sequential_frame_that_does_not_fit_its_arch_is_refused),
+                LETHE_TEST(test_sequential_training_does_not_write_into_the_source_frame),
                 LETHE_TEST(test_sequential_nan_stops_training_naming_step_and_tensor),
+                LETHE_TEST(test_sequential_training_rejects_bad_labels_and_stops_when_cancelled),
                 LETHE_TEST(test_sequential_hook_replaces_a_layer_activation),
                 LETHE_TEST(test_sequential_fused_layers_match_unfused),
                 LETHE_TEST(test_sequential_clone_is_independent),

@@ -317,6 +317,47 @@ test_batch_emits_views_in_order(void)
   lethe_check_free(h);
 }
 
+/* 10 rows, classes 0 0 0 0 0 0 0 1 1 2 (7, 2, 1). */
+static LetheFrame *
+imbalanced(void)
+{
+  LetheFrame *f = make_dataset(10, 2, 1);
+  const gint32 y[10] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 2};
+  memcpy(lethe_tensor_i32(lethe_frame_get_tensor(f, "y")), y, sizeof y);
+  return f;
+}
+
+static void
+test_balance_repeats_or_drops_rows_per_class(void)
+{
+  g_autoptr(LetheCheck) h = harness("balance", NULL);
+  g_autoptr(LetheFrame) out = run_one(h, imbalanced(), "output");
+  LetheTensor *x = lethe_frame_get_tensor(out, "x");
+  LetheTensor *idx = lethe_frame_get_tensor(out, "index");
+  CU_ASSERT_EQUAL_FATAL(x->shape[0], 21);
+  CU_ASSERT_EQUAL(count_label(out, 0), 7);
+  CU_ASSERT_EQUAL(count_label(out, 1), 7);
+  CU_ASSERT_EQUAL(count_label(out, 2), 7);
+  CU_ASSERT_EQUAL(lethe_frame_get_meta_int(out, "balanced-per-class", 0), 7);
+  /* Rows travel whole; class 1's two rows appear 3 and 4 times. */
+  guint copies[10] = {0}, mismatched = 0;
+  for (gint64 i = 0; i < 21; i++) {
+    gint64 id = lethe_tensor_i64(idx)[i];
+    copies[id]++;
+    mismatched += lethe_tensor_f32(x)[i * 2] != (float)id;
+  }
+  CU_ASSERT_EQUAL(mismatched, 0);
+  CU_ASSERT_EQUAL(copies[0], 1);
+  CU_ASSERT_TRUE((copies[7] == 3 && copies[8] == 4) || (copies[7] == 4 && copies[8] == 3));
+  CU_ASSERT_EQUAL(copies[9], 7);
+
+  g_autoptr(LetheCheck) u = harness("balance", P("method=undersample"));
+  g_autoptr(LetheFrame) small = run_one(u, imbalanced(), "output");
+  CU_ASSERT_EQUAL(lethe_frame_get_tensor(small, "y")->shape[0], 3);
+  for (gint32 c = 0; c < 3; c++)
+    CU_ASSERT_EQUAL(count_label(small, c), 1);
+}
+
 LETHE_TEST_MAIN("transforms", LETHE_TEST(test_subset_is_stratified_ordered_and_keeps_ids),
                 LETHE_TEST(test_subset_count_and_seed_make_it_reproducible),
                 LETHE_TEST(test_subset_refuses_an_empty_result),
@@ -328,4 +369,5 @@ LETHE_TEST_MAIN("transforms", LETHE_TEST(test_subset_is_stratified_ordered_and_k
                 LETHE_TEST(test_train_val_split_by_group_keeps_subjects_whole),
                 LETHE_TEST(test_train_val_split_refuses_an_empty_side),
                 LETHE_TEST(test_window_cuts_signals_and_repeats_labels),
+                LETHE_TEST(test_balance_repeats_or_drops_rows_per_class),
                 LETHE_TEST(test_batch_emits_views_in_order))

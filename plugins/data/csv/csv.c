@@ -36,6 +36,13 @@ parse_label_int(const char *s, gint64 *out)
   return TRUE;
 }
 
+/* g_ptr_array_sort() passes pointers to the elements, not the strings. */
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static gboolean
 csv_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
 {
@@ -101,7 +108,7 @@ csv_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
       g_hash_table_add(index, v);
       g_ptr_array_add(names, v);
     }
-    g_ptr_array_sort(names, (GCompareFunc)(void *)g_strcmp0);
+    g_ptr_array_sort(names, compare_names);
   }
 
   gint64 shape[2] = {n, n_cols - 1};

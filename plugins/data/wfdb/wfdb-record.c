@@ -151,9 +151,11 @@ wfdb_source_open(const char *path, const char *record_glob, GError **error)
     s->root = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
     g_autofree char *name = g_strndup(base, strlen(base) - 4);
-    /* A single header is what the user asked for: no filter applies. */
-    g_ptr_array_add(s->records, g_steal_pointer(&name));
+    /* The folder's files, for the signal files; but a single header is
+     * the only record the user asked for, and no filter applies. */
     walk_folder(s, "", 15);
+    g_ptr_array_set_size(s->records, 0);
+    g_ptr_array_add(s->records, g_steal_pointer(&name));
   } else if (data_path_is_archive(path)) {
     s->entries = data_archive_read_entries(path, keep_entry, s, MAX_ARCHIVE_BYTES, error);
     if (s->entries == NULL)

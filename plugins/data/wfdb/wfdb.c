@@ -89,6 +89,13 @@ contains_ignoring_case(const char *haystack, const char *needle)
   return strstr(h, n) != NULL;
 }
 
+/* g_ptr_array_sort() passes pointers to the elements, not the strings. */
+static gint
+compare_labels(gconstpointer a, gconstpointer b)
+{
+  return g_ascii_strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static char **
 split_list(const char *s)
 {
@@ -137,6 +144,7 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
   const char *label_column = lethe_node_get_string(node, "label-column");
   const char *id_column = lethe_node_get_string(node, "id-column");
   const char *label_match = lethe_node_get_string(node, "label-match");
+  gboolean match_exact = g_strcmp0(lethe_node_get_string(node, "label-match-mode"), "exact") == 0;
   double resample = lethe_node_get_double(node, "resample");
   gboolean rate_resample =
       g_strcmp0(lethe_node_get_string(node, "mismatched-rate"), "resample") == 0;
@@ -341,6 +349,12 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
   guint n_leads = lead_names->len;
   gint64 win = window > 0 ? (gint64)llround(window * fs_out) : 0;
   gint64 step = stride > 0 ? (gint64)llround(stride * fs_out) : win;
+  if ((window > 0 && win < 1) || (win > 0 && step < 1)) {
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
+                "%s: %s of %g s is less than one sample at %g Hz; give at least %g s", name,
+                win < 1 ? "window" : "stride", win < 1 ? window : stride, fs_out, 1.0 / fs_out);
+    return FALSE;
+  }
   gint64 n_rows = 0, row_len = 0;
   for (guint r = 0; r < loaded->len; r++) {
     Loaded *l = &g_array_index(loaded, Loaded, r);
@@ -383,7 +397,7 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
       if (!seen)
         g_ptr_array_add(classes, g_strdup(lab));
     }
-    g_ptr_array_sort(classes, (GCompareFunc)(void *)g_ascii_strcasecmp);
+    g_ptr_array_sort(classes, compare_labels);
   } else {
     g_ptr_array_add(classes, g_strdup("unlabelled"));
   }
@@ -404,7 +418,8 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
     g_ptr_array_add(record_names, l->rec->name);
     gint32 cls = 0;
     if (*label_match)
-      cls = l->label && contains_ignoring_case(l->label, label_match) ? 1 : 0;
+      cls = l->label && (match_exact ? g_ascii_strcasecmp(l->label, label_match) == 0
+                                     : contains_ignoring_case(l->label, label_match));
     for (guint c = 0; !*label_match && l->label && c < classes->len; c++)
       if (strcmp(classes->pdata[c], l->label) == 0)
         cls = (gint32)c;
@@ -483,6 +498,7 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
 
 static const char *const rate_choices[] = {"refuse", "resample", NULL};
 static const char *const nan_choices[] = {"refuse", "zero", NULL};
+static const char *const match_choices[] = {"contains", "exact", NULL};
 
 static const LethePortSpec wfdb_outputs[] = {
     {"data", "dataset", LETHE_PORT_NONE, "records or windows [rows, leads, samples]"},
@@ -503,6 +519,9 @@ static const LetheParamSpec wfdb_params[] = {
      "with labels-from=csv:FILE, the column holding record names (default: the first)"},
     {"label-match", LETHE_PARAM_STRING, "", 0, 0, NULL,
      "binary labels: 1 when the label contains this text (ignoring case), else 0"},
+    {"label-match-mode", LETHE_PARAM_ENUM, "contains", 0, 0, match_choices,
+     "contains: the label contains label-match; exact: the whole label is label-match (both "
+     "ignoring case, after trimming spaces and trailing dots)"},
     {"leads", LETHE_PARAM_STRING, "", 0, 0, NULL,
      "required leads, in output order (e.g. i,ii,v1); a record missing one is an error"},
     {"annotations", LETHE_PARAM_STRING, "", 0, 0, NULL,

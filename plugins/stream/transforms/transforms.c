@@ -18,6 +18,11 @@
  *   fraction = 0.2
  *   group = subject           # optional: whole subjects go to one side
  *
+ *   [even]
+ *   plugin = balance
+ *   input = split.train
+ *   method = oversample       # every class as many rows as the largest
+ *
  * Every node works on `dataset` frames one at a time and keeps their
  * metadata.  Selections keep each row's sample id ("index", see
  * docs/streams.md) and are views of the input when the rows are
@@ -493,6 +498,68 @@ window_process(LetheNode *node, LetheFrame **inputs, GError **error)
   return TRUE;
 }
 
+/* ---- balance --------------------------------------------------------- */
+
+/* Every class to the same count: the largest class's (oversample, each row
+ * of a smaller class repeated ⌊m/n_c⌋ or ⌈m/n_c⌉ times) or the smallest's
+ * (undersample, a random choice of rows).  Which rows get the extra copy,
+ * or are kept, is drawn from the node's seed; rows stay grouped in their
+ * original order, so put a shuffle after it if the order matters. */
+static gboolean
+balance_process(LetheNode *node, LetheFrame **inputs, GError **error)
+{
+  const char *name = lethe_node_get_name(node);
+  gboolean under = g_strcmp0(lethe_node_get_string(node, "method"), "undersample") == 0;
+  gint64 n;
+  if (!stream_dataset_rows(inputs[0], name, &n, error))
+    return FALSE;
+  g_autoptr(LetheTensor) y = stream_labels(inputs[0], name, 0, error);
+  if (y == NULL)
+    return FALSE;
+  const gint32 *lab = lethe_tensor_i32(y);
+  gint64 k = (gint64)stream_max_label(y) + 1;
+  g_autofree gint64 *count = g_new0(gint64, MAX(k, 1));
+  for (gint64 i = 0; i < n; i++)
+    count[lab[i]]++;
+  gint64 target = under ? G_MAXINT64 : 0;
+  for (gint64 c = 0; c < k; c++)
+    if (count[c] > 0)
+      target = under ? MIN(target, count[c]) : MAX(target, count[c]);
+  if (n == 0 || target <= 0) {
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
+                "%s: cannot balance an empty frame; check the node that feeds it", name);
+    return FALSE;
+  }
+
+  LetheRng rng;
+  next_rng(node, &rng);
+  g_autoptr(GArray) rows = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autofree gint64 *members = g_new(gint64, MAX(n, 1));
+  g_autofree gint64 *perm = g_new(gint64, MAX(n, 1));
+  g_autofree gint64 *extra = g_new(gint64, MAX(n, 1));
+  for (gint64 c = 0; c < k; c++) {
+    gint64 m = 0;
+    for (gint64 i = 0; i < n; i++)
+      if (lab[i] == c)
+        members[m++] = i;
+    if (m == 0)
+      continue;
+    /* Member j: target / m copies, one more for the first target % m of a permutation. */
+    lethe_rng_permutation(&rng, perm, (gsize)m);
+    for (gint64 j = 0; j < m; j++)
+      extra[j] = 0;
+    for (gint64 q = 0; q < target % m; q++)
+      extra[perm[q]] = 1;
+    for (gint64 j = 0; j < m; j++)
+      for (gint64 r = 0; r < target / m + extra[j]; r++)
+        g_array_append_val(rows, members[j]);
+  }
+  LetheFrame *out = stream_take_rows(inputs[0], (gint64 *)rows->data, rows->len);
+  lethe_frame_set_meta_int(out, "balanced-per-class", target);
+  lethe_node_push(node, 0, out);
+  return TRUE;
+}
+
 /* ---- batch ----------------------------------------------------------- */
 
 static gboolean
@@ -576,6 +643,13 @@ static const LetheParamSpec window_params[] = {
      "samples between window starts (0: length, no overlap)"},
     {NULL},
 };
+static const char *const balance_choices[] = {"oversample", "undersample", NULL};
+static const LetheParamSpec balance_params[] = {
+    {"method", LETHE_PARAM_ENUM, "oversample", 0, 0, balance_choices,
+     "oversample: repeat rows up to the largest class; undersample: drop rows down to the "
+     "smallest"},
+    {NULL},
+};
 static const LetheParamSpec batch_params[] = {
     {"size", LETHE_PARAM_INT, "128", 1, 1e12, NULL, "samples per batch"},
     {"drop-last", LETHE_PARAM_BOOL, "false", 0, 0, NULL, "drop a last, smaller batch"},
@@ -589,6 +663,7 @@ static const LetheNodeVTable normalize_vtable = {.init = normalize_init,
 static const LetheNodeVTable split_vtable = {.init = counter_init, .process = split_process};
 static const LetheNodeVTable window_vtable = {.process = window_process};
 static const LetheNodeVTable batch_vtable = {.process = batch_process};
+static const LetheNodeVTable balance_vtable = {.init = counter_init, .process = balance_process};
 
 static const LetheNodeType subset = {
     "subset",
@@ -645,6 +720,19 @@ static const LetheNodeType window = {
     "Each window is a new sample: per-sample tensors are repeated, 'parent' holds the id of "
     "the signal it came from, 'start' its first sample, 'index' new ids 0..M-1.",
 };
+static const LetheNodeType balance = {
+    "balance",
+    LETHE_NODE_TRANSFORM,
+    "The same number of samples in every class, by repeating or dropping rows",
+    data_in,
+    data_out,
+    balance_params,
+    &balance_vtable,
+    "Class-balanced sampling for a learner whose loss weighs every sample alike: each class "
+    "is brought to the largest class's count (oversample) or the smallest's (undersample); "
+    "rows keep their sample ids, so a repeated row repeats its id.  Metadata "
+    "balanced-per-class.",
+};
 static const LetheNodeType batch = {
     "batch",
     LETHE_NODE_TRANSFORM,
@@ -658,7 +746,7 @@ static const LetheNodeType batch = {
 };
 
 static const LetheNodeType *const node_types[] = {
-    &subset, &shuffle, &normalize, &train_val_split, &window, &batch, NULL,
+    &subset, &shuffle, &normalize, &train_val_split, &window, &balance, &batch, NULL,
 };
 
 static const LethePluginInfo plugin_info = {
@@ -667,7 +755,8 @@ static const LethePluginInfo plugin_info = {
     "transforms",
     "0.1.0",
     "LGPL-2.1-or-later",
-    "Dataset transforms: subset, shuffle, normalize, train/validation split, windows, batches",
+    "Dataset transforms: subset, shuffle, normalize, train/validation split, windows, class "
+    "balance, batches",
     node_types,
     NULL,
 };
