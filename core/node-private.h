@@ -44,6 +44,7 @@ typedef struct {
   gint64 ckpt_version; /* the version of the last frame checkpointed here */
   guint ckpt_index;    /* how many frames of that version came before it */
   guint64 n_ckpt;
+  const LetheFrame *resumed; /* handed out by lethe_node_get_resume_frame(): not saved again */
   Consumer *consumers;
   guint n_consumers;
   /* Harness capture: frames pushed on an output a test pulls from. */
@@ -146,6 +147,7 @@ struct _LetheNode {
   gboolean inited;
   gboolean finished; /* flushed and end-of-stream sent downstream */
   gboolean fired_once;
+  gboolean resume_ended; /* a resume frame was missing: none from now on */
 
   /* The firing in progress (read only by the firing thread). */
   LetheFrame **firing_inputs;
@@ -201,6 +203,11 @@ void lethe_graph_set_progress_func(LetheGraph *graph, LetheGraphNodeFunc func, g
  * frame pushed on an output of schema `model`; a failure fails the node. */
 void lethe_graph_set_checkpoint_func(LetheGraph *graph, LetheGraphCheckpointFunc func,
                                      gpointer data);
+/* Returns (transfer full) the checkpointed frame of @node on @port for
+ * @version and @index from the interrupted run, or NULL. */
+typedef LetheFrame *(*LetheGraphResumeFunc)(LetheNode *node, guint port, gint64 version,
+                                            guint index, gpointer data);
+void lethe_graph_set_resume_func(LetheGraph *graph, LetheGraphResumeFunc func, gpointer data);
 /* Takes ownership of @node. */
 void lethe_graph_add(LetheGraph *graph, LetheNode *node);
 guint lethe_graph_get_n_nodes(LetheGraph *graph);
@@ -232,6 +239,7 @@ gboolean lethe_graph_fire_source(LetheGraph *graph, LetheNode *node, GError **er
 /* Node API back-ends. */
 gboolean lethe_graph_push(LetheNode *node, guint port, LetheFrame *frame);
 void lethe_graph_progress(LetheNode *node);
+LetheFrame *lethe_graph_resume_frame(LetheNode *node, guint port, gint64 version, guint index);
 void lethe_graph_metric(LetheNode *node, const char *name, gint64 step, double value,
                         const char *value_json);
 

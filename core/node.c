@@ -292,6 +292,20 @@ lethe_node_is_cancelled(const LetheNode *node)
   return node->graph ? lethe_graph_is_stopping(node->graph) : FALSE;
 }
 
+LetheFrame *
+lethe_node_get_resume_frame(LetheNode *node, guint port, gint64 version, guint index)
+{
+  g_return_val_if_fail(node != NULL, NULL);
+  g_return_val_if_fail(port < node->n_outputs, NULL);
+  if (!(node->out[port].spec->flags & LETHE_PORT_RESUMABLE)) {
+    g_critical("node '%s' (%s): output '%s' asks for resume frames but is not flagged "
+               "LETHE_PORT_RESUMABLE",
+               node->name, node->plugin, node->out[port].spec->name);
+    return NULL;
+  }
+  return node->graph ? lethe_graph_resume_frame(node, port, version, index) : NULL;
+}
+
 gboolean
 lethe_node_push(LetheNode *node, guint port, LetheFrame *frame)
 {

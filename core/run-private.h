@@ -30,6 +30,8 @@ typedef struct {
   guint64 seed;
   guint threads;
   gboolean checkpoints;
+  gboolean resumed;
+  guint restored;
   GDateTime *start;
   GDateTime *end; /* NULL while running */
   LetheRunStatus status;

@@ -64,6 +64,8 @@ struct _LetheGraph {
   gpointer progress_data;
   LetheGraphCheckpointFunc checkpoint_fn;
   gpointer checkpoint_data;
+  LetheGraphResumeFunc resume_fn;
+  gpointer resume_data;
 
   gint active_threads; /* atomic: threads executing node code now */
 };
@@ -169,6 +171,29 @@ lethe_graph_set_checkpoint_func(LetheGraph *g, LetheGraphCheckpointFunc func, gp
 {
   g->checkpoint_fn = func;
   g->checkpoint_data = data;
+}
+
+void
+lethe_graph_set_resume_func(LetheGraph *g, LetheGraphResumeFunc func, gpointer data)
+{
+  g->resume_fn = func;
+  g->resume_data = data;
+}
+
+/* Called only by the thread firing @n. */
+LetheFrame *
+lethe_graph_resume_frame(LetheNode *n, guint port, gint64 version, guint index)
+{
+  LetheGraph *g = n->graph;
+  if (g->resume_fn == NULL || n->resume_ended)
+    return NULL;
+  LetheFrame *f = g->resume_fn(n, port, version, index, g->resume_data);
+  if (f == NULL) {
+    n->resume_ended = TRUE; /* restore an unbroken prefix, never past a gap */
+    return NULL;
+  }
+  n->out[port].resumed = f;
+  return f;
 }
 
 void
@@ -744,7 +769,10 @@ checkpoint(LetheGraph *g, LetheNode *n, guint port, LetheFrame *frame)
   gint64 version = lethe_frame_get_meta_int(frame, "version", (gint64)o->n_pushed);
   guint index = o->n_ckpt > 0 && version == o->ckpt_version ? o->ckpt_index + 1 : 0;
   GError *err = NULL;
-  if (!g->checkpoint_fn(n, port, frame, version, index, g->checkpoint_data, &err)) {
+  /* A frame restored from its checkpoint is on disk already. */
+  gboolean restored = frame == o->resumed;
+  o->resumed = NULL;
+  if (!restored && !g->checkpoint_fn(n, port, frame, version, index, g->checkpoint_data, &err)) {
     fail(g, n, err);
     return FALSE;
   }

@@ -92,17 +92,45 @@ make_workdir(void)
   return dir;
 }
 
+/* lethe run -q -j 1 --checkpoint -o OUT WORKDIR/p.lethe [@override]. */
 static GSubprocess *
-start_run(const char *workdir, const char *out)
+start_run_with(const char *workdir, const char *out, const char *override)
 {
   g_autofree char *exe = lethe_exe();
   g_autofree char *file = g_build_filename(workdir, "p.lethe", NULL);
   GError *error = NULL;
-  GSubprocess *proc =
-      g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                       &error, exe, "run", "-q", "-j", "1", "--checkpoint", "-o", out, file, NULL);
+  GSubprocess *proc = g_subprocess_new(
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, exe, "run",
+      "-q", "-j", "1", "--checkpoint", "-o", out, file, override, NULL);
   LETHE_ASSERT_NO_ERROR(error);
   return proc;
+}
+
+static GSubprocess *
+start_run(const char *workdir, const char *out)
+{
+  return start_run_with(workdir, out, NULL);
+}
+
+/* Runs `lethe run ARGS…` to its end; returns the exit status and stderr. */
+static int
+run_cli(char **err, const char *const *args)
+{
+  g_autofree char *exe = lethe_exe();
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  g_ptr_array_add(argv, exe);
+  g_ptr_array_add(argv, "run");
+  for (const char *const *a = args; *a; a++)
+    g_ptr_array_add(argv, (char *)*a);
+  g_ptr_array_add(argv, NULL);
+  GError *error = NULL;
+  g_autoptr(GSubprocess) proc =
+      g_subprocess_newv((const char *const *)argv->pdata,
+                        G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, err, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  return g_subprocess_get_exit_status(proc);
 }
 
 typedef struct {
@@ -300,4 +328,194 @@ test_sigkill_leaves_whole_files_and_earlier_checkpoints(void)
   rm_rf(work);
 }
 
-LETHE_TEST_MAIN("crash-safety", LETHE_TEST(test_sigkill_leaves_whole_files_and_earlier_checkpoints))
+/* metrics.jsonl as "node/name/step" → the value's JSON text (doubles are
+ * written with 17 digits, so equal text means equal bits).  Timings are
+ * left out. */
+static GHashTable *
+read_metrics(const char *dir)
+{
+  g_autofree char *path = g_build_filename(dir, "metrics.jsonl", NULL);
+  g_autofree char *text = NULL;
+  GHashTable *values = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (guint i = 0; lines[i] && lines[i][0]; i++) {
+    g_autoptr(JsonParser) parser = json_parser_new();
+    CU_ASSERT_TRUE_FATAL(json_parser_load_from_data(parser, lines[i], -1, NULL));
+    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+    const char *name = json_object_get_string_member(o, "name");
+    if (strstr(name, "seconds"))
+      continue;
+    JsonNode *step = json_object_get_member(o, "step");
+    char *key = g_strdup_printf("%s/%s/%" G_GINT64_FORMAT, json_object_get_string_member(o, "node"),
+                                name, JSON_NODE_HOLDS_NULL(step) ? -1 : json_node_get_int(step));
+    g_hash_table_replace(values, key, json_to_string(json_object_get_member(o, "value"), FALSE));
+  }
+  return values;
+}
+
+static gboolean
+same_tensors(const char *a_path, const char *b_path)
+{
+  GError *error = NULL;
+  g_autoptr(LetheFrame) a = lethe_safetensors_load(a_path, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autoptr(LetheFrame) b = lethe_safetensors_load(b_path, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  if (!a || !b || lethe_frame_get_n_tensors(a) != lethe_frame_get_n_tensors(b))
+    return FALSE;
+  for (guint i = 0; i < lethe_frame_get_n_tensors(a); i++) {
+    const char *name = NULL;
+    LetheTensor *ta = lethe_frame_get_nth(a, i, &name);
+    LetheTensor *tb = lethe_frame_get_tensor(b, name);
+    if (!tb || !lethe_tensor_same_shape(ta, tb) ||
+        memcmp(lethe_tensor_data(ta), lethe_tensor_data(tb), lethe_tensor_n_bytes(ta)) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Killed after task k, resumed: every metric (and the last model) equals
+ * the uninterrupted run's, bit for bit, and only the tasks after k were
+ * trained again. */
+static void
+test_resume_reaches_the_numbers_of_an_uninterrupted_run(void)
+{
+  g_autofree char *work = make_workdir();
+  g_autofree char *ref = g_build_filename(work, "ref", NULL);
+  g_autofree char *cut = g_build_filename(work, "cut", NULL);
+  const char *slower = "learn.epochs=6"; /* time to kill it between two tasks */
+  GError *error = NULL;
+
+  g_autoptr(GSubprocess) full = start_run_with(work, ref, slower);
+  CU_ASSERT_TRUE_FATAL(g_subprocess_wait(full, NULL, &error));
+  CU_ASSERT_EQUAL_FATAL(g_subprocess_get_exit_status(full), 0);
+
+  /* Interrupt it once task 3 is checkpointed. */
+  g_autofree char *third = g_build_filename(cut, "checkpoints", "learn-v3.safetensors", NULL);
+  g_autoptr(GSubprocess) proc = start_run_with(work, cut, slower);
+  for (int i = 0; i < 6000 && !g_file_test(third, G_FILE_TEST_EXISTS); i++)
+    g_usleep(2000);
+  g_subprocess_force_exit(proc);
+  CU_ASSERT_TRUE(g_subprocess_wait(proc, NULL, &error));
+  CU_ASSERT_FALSE_FATAL(g_subprocess_get_if_exited(proc)); /* killed, not finished */
+  g_autofree char *last = g_build_filename(cut, "checkpoints", "learn-v10.safetensors", NULL);
+  CU_ASSERT_FALSE_FATAL(g_file_test(last, G_FILE_TEST_EXISTS));
+  FolderCheck before = {0};
+  check_folder(cut, &before);
+  CU_ASSERT_TRUE(before.last_version >= 3);
+
+  g_autofree char *err = NULL;
+  int status = run_cli(&err, (const char *[]){"--resume", cut, "-j", "1", NULL});
+  if (status != 0)
+    fprintf(stderr, "\n%s\n", err);
+  CU_ASSERT_EQUAL_FATAL(status, 0);
+  g_autofree char *said =
+      g_strdup_printf("%u model frame(s) taken back from checkpoints", (guint)before.last_version);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, said));
+
+  g_autoptr(GHashTable) want = read_metrics(ref);
+  g_autoptr(GHashTable) got = read_metrics(cut);
+  CU_ASSERT_EQUAL(g_hash_table_size(got), g_hash_table_size(want));
+  CU_ASSERT_TRUE(g_hash_table_size(want) > 50);
+  guint differ = 0;
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init(&it, want);
+  while (g_hash_table_iter_next(&it, &key, &value)) {
+    const char *other = g_hash_table_lookup(got, key);
+    if (g_strcmp0(other, value) != 0) {
+      fprintf(stderr, "\n%s: %s uninterrupted, %s resumed\n", (char *)key, (char *)value,
+              other ? other : "(missing)");
+      differ++;
+    }
+  }
+  CU_ASSERT_EQUAL(differ, 0);
+  g_autofree char *ref_last = g_build_filename(ref, "checkpoints", "learn-v10.safetensors", NULL);
+  CU_ASSERT_TRUE(same_tensors(ref_last, last));
+  printf("\nresume: killed after task %" G_GINT64_FORMAT " of %d; resumed with %" G_GINT64_FORMAT
+         " checkpoints taken back; %u metrics compared, %u differ; last model bit-identical\n",
+         before.last_version, N_TASKS, before.last_version, g_hash_table_size(want), differ);
+
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autofree char *record = g_build_filename(cut, "run.json", NULL);
+  CU_ASSERT_TRUE(json_parser_load_from_file(parser, record, NULL));
+  JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+  CU_ASSERT_STRING_EQUAL(json_object_get_string_member(o, "status"), "succeeded");
+  CU_ASSERT_TRUE(json_object_get_boolean_member(o, "resumed"));
+  CU_ASSERT_EQUAL(json_object_get_int_member(o, "restored_checkpoints"), before.last_version);
+
+  /* A finished run has nothing to resume. */
+  g_clear_pointer(&err, g_free);
+  CU_ASSERT_EQUAL(run_cli(&err, (const char *[]){"--resume", cut, NULL}), 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "the run finished (status succeeded); nothing to resume"));
+  rm_rf(ref);
+  rm_rf(cut);
+  rm_rf(work);
+}
+
+/* --resume refuses, without touching the folder, a run without
+ * checkpoints, and a pipeline with a node that cannot take its models
+ * back (FeTrIL emits models from outputs not flagged resumable). */
+static void
+test_resume_refuses_what_it_cannot_resume(void)
+{
+  g_autofree char *work = make_workdir();
+  g_autofree char *plain = g_build_filename(work, "plain", NULL);
+  g_autofree char *file = g_build_filename(work, "p.lethe", NULL);
+  g_autofree char *err = NULL;
+
+  CU_ASSERT_EQUAL(run_cli(&err, (const char *[]){"--resume", work, NULL}), 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "not the output folder of a run"));
+  g_clear_pointer(&err, g_free);
+
+  /* A run that failed (the data does not fit the model), without --checkpoint. */
+  CU_ASSERT_EQUAL(
+      run_cli(&err, (const char *[]){"-q", "-o", plain, file, "learn.arch=linear(9,10)", NULL}), 1);
+  g_clear_pointer(&err, g_free);
+  CU_ASSERT_EQUAL(run_cli(&err, (const char *[]){"--resume", plain, NULL}), 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "was started without --checkpoint, so there is nothing to "
+                                     "resume from"));
+  g_clear_pointer(&err, g_free);
+  CU_ASSERT_EQUAL(run_cli(&err, (const char *[]){"--resume", plain, file, NULL}), 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "give no FILE, overrides, --output or --seed"));
+  g_clear_pointer(&err, g_free);
+
+  /* The same failure with FeTrIL as the learner, with checkpoints. */
+  g_autofree char *fetril = g_build_filename(work, "fetril.lethe", NULL);
+  g_autofree char *text = NULL;
+  CU_ASSERT_TRUE_FATAL(g_file_get_contents(file, &text, NULL, NULL));
+  char *at = strstr(text, "[learn]");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+  g_autofree char *head = g_strndup(text, (gsize)(at - text));
+  g_autofree char *changed =
+      g_strconcat(head, "[learn]\nplugin = fetril\ninput = tasks\narch = linear(9,10)\n",
+                  "[eval]\nplugin = cl-metrics\nmodel = learn.model\ntest = data\n", NULL);
+  CU_ASSERT_TRUE_FATAL(g_file_set_contents(fetril, changed, -1, NULL));
+  g_autofree char *fdir = g_build_filename(work, "fetril-run", NULL);
+  CU_ASSERT_EQUAL(run_cli(&err, (const char *[]){"-q", "--checkpoint", "-o", fdir, fetril, NULL}),
+                  1);
+  g_clear_pointer(&err, g_free);
+  g_autofree char *record = g_build_filename(fdir, "run.json", NULL);
+  g_autofree char *record_before = NULL;
+  CU_ASSERT_TRUE_FATAL(g_file_get_contents(record, &record_before, NULL, NULL));
+  CU_ASSERT_EQUAL(run_cli(&err, (const char *[]){"--resume", fdir, NULL}), 2);
+  g_autofree char *want = g_strdup_printf(
+      "cannot resume %s: node 'learn' (fetril, output 'model') emits models but its node type "
+      "cannot restore them from checkpoints, so it would train again from the start; run the "
+      "pipeline again without --resume",
+      fdir);
+  if (!strstr(err, want))
+    fprintf(stderr, "\n%s\n", err);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+  g_autofree char *record_after = NULL;
+  CU_ASSERT_TRUE(g_file_get_contents(record, &record_after, NULL, NULL));
+  CU_ASSERT_STRING_EQUAL(record_after, record_before);
+  rm_rf(fdir);
+  rm_rf(plain);
+  rm_rf(work);
+}
+
+LETHE_TEST_MAIN("crash-safety", LETHE_TEST(test_sigkill_leaves_whole_files_and_earlier_checkpoints),
+                LETHE_TEST(test_resume_reaches_the_numbers_of_an_uninterrupted_run),
+                LETHE_TEST(test_resume_refuses_what_it_cannot_resume))
