@@ -82,6 +82,9 @@ lethe_clean --version >"$tmp/version" || fail "lethe --version"
 contains "$tmp/version" "lethe $(pkgconf --modversion lethe-1)"
 lethe_clean registry >"$tmp/registry"
 contains "$tmp/registry" "$pluginsdir"
+# The scanner of this copy, not of some installation at the configured place.
+grep -q "^Scanner: *$dest/.*/lethe-plugin-scanner\$" "$tmp/registry" ||
+  { cat "$tmp/registry"; fail "the copied lethe does not use its own scanner"; }
 lethe_clean inspect >"$tmp/inspect" || fail "lethe inspect"
 n_files=$(ls "$pluginsdir"/*.so | wc -l)
 contains "$tmp/inspect" "Total: $n_files plugins"

@@ -1015,7 +1015,7 @@ static const LetheNodeType sequence_metrics_type = {
     &metrics_vtable,
     "acc_matrix (task-IL), unlearning_score (1 − JS to uniform, log2, worst unlearning), "
     "forget_acc_max, relapse_max (excess over the run without the task; needs counterfactuals), "
-    "relapse_raw_max, retention_drop_max, relearn_gap_max.  See docs/metrics.md.",
+    "relapse_raw_max, retention_drop_max, relearn_gap_max.  See docs/uncle.md.",
 };
 
 static const LetheNodeType *const node_types[] = {
