@@ -40,6 +40,11 @@ typedef struct {
   const LetheSchema *schema; /* NULL when the schema could not be found */
   gboolean is_any;
   gboolean is_metrics;
+  gboolean is_model;   /* frames pushed here are checkpointed when the run asks */
+  gint64 ckpt_version; /* the version of the last frame checkpointed here */
+  guint ckpt_index;    /* how many frames of that version came before it */
+  guint64 n_ckpt;
+  const LetheFrame *resumed; /* handed out by lethe_node_get_resume_frame(): not saved again */
   Consumer *consumers;
   guint n_consumers;
   /* Harness capture: frames pushed on an output a test pulls from. */
@@ -142,6 +147,7 @@ struct _LetheNode {
   gboolean inited;
   gboolean finished; /* flushed and end-of-stream sent downstream */
   gboolean fired_once;
+  gboolean resume_ended; /* a resume frame was missing: none from now on */
 
   /* The firing in progress (read only by the firing thread). */
   LetheFrame **firing_inputs;
@@ -177,6 +183,11 @@ void lethe_node_attribute_error(const LetheNode *node, GError **error);
 typedef void (*LetheGraphMetricFunc)(LetheNode *node, const char *name, gint64 step, double value,
                                      const char *value_json, gpointer data);
 typedef void (*LetheGraphNodeFunc)(LetheNode *node, gpointer data);
+/* Saves @frame, pushed by @node on model output @port, as the @index-th
+ * frame (from 0) of model version @version on that port. */
+typedef gboolean (*LetheGraphCheckpointFunc)(LetheNode *node, guint port, const LetheFrame *frame,
+                                             gint64 version, guint index, gpointer data,
+                                             GError **error);
 
 /* @threads 0: no pool, everything runs in the caller's thread (harness). */
 LetheGraph *lethe_graph_new(guint threads, guint64 seed, GCancellable *cancellable);
@@ -188,6 +199,15 @@ void lethe_graph_set_metric_func(LetheGraph *graph, LetheGraphMetricFunc func, g
 void lethe_graph_set_finished_func(LetheGraph *graph, LetheGraphNodeFunc func, gpointer data);
 /* Called (from the node's thread) when a node reports progress. */
 void lethe_graph_set_progress_func(LetheGraph *graph, LetheGraphNodeFunc func, gpointer data);
+/* Called (from the pushing thread, before any consumer sees it) for every
+ * frame pushed on an output of schema `model`; a failure fails the node. */
+void lethe_graph_set_checkpoint_func(LetheGraph *graph, LetheGraphCheckpointFunc func,
+                                     gpointer data);
+/* Returns (transfer full) the checkpointed frame of @node on @port for
+ * @version and @index from the interrupted run, or NULL. */
+typedef LetheFrame *(*LetheGraphResumeFunc)(LetheNode *node, guint port, gint64 version,
+                                            guint index, gpointer data);
+void lethe_graph_set_resume_func(LetheGraph *graph, LetheGraphResumeFunc func, gpointer data);
 /* Takes ownership of @node. */
 void lethe_graph_add(LetheGraph *graph, LetheNode *node);
 guint lethe_graph_get_n_nodes(LetheGraph *graph);
@@ -219,6 +239,7 @@ gboolean lethe_graph_fire_source(LetheGraph *graph, LetheNode *node, GError **er
 /* Node API back-ends. */
 gboolean lethe_graph_push(LetheNode *node, guint port, LetheFrame *frame);
 void lethe_graph_progress(LetheNode *node);
+LetheFrame *lethe_graph_resume_frame(LetheNode *node, guint port, gint64 version, guint index);
 void lethe_graph_metric(LetheNode *node, const char *name, gint64 step, double value,
                         const char *value_json);
 

@@ -60,6 +60,7 @@ lethe_node_new_internal(const char *name, const LetheNodeType *type, const char 
     o->spec = &type->outputs[i];
     o->is_any = g_str_equal(schema, "any");
     o->is_metrics = g_str_equal(schema, "metrics");
+    o->is_model = g_str_equal(schema, "model");
     if (!o->is_any) {
       g_autoptr(GError) local = NULL;
       o->schema = lethe_schema_lookup(schema, &local);
@@ -289,6 +290,20 @@ lethe_node_is_cancelled(const LetheNode *node)
 {
   g_return_val_if_fail(node != NULL, TRUE);
   return node->graph ? lethe_graph_is_stopping(node->graph) : FALSE;
+}
+
+LetheFrame *
+lethe_node_get_resume_frame(LetheNode *node, guint port, gint64 version, guint index)
+{
+  g_return_val_if_fail(node != NULL, NULL);
+  g_return_val_if_fail(port < node->n_outputs, NULL);
+  if (!(node->out[port].spec->flags & LETHE_PORT_RESUMABLE)) {
+    g_critical("node '%s' (%s): output '%s' asks for resume frames but is not flagged "
+               "LETHE_PORT_RESUMABLE",
+               node->name, node->plugin, node->out[port].spec->name);
+    return NULL;
+  }
+  return node->graph ? lethe_graph_resume_frame(node, port, version, index) : NULL;
 }
 
 gboolean

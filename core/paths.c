@@ -111,11 +111,47 @@ lethe_registry_user_cache_path(void)
   return g_build_filename(g_get_user_cache_dir(), "lethe-1", "registry.bin", NULL);
 }
 
+/* @configured (an installed folder) moved along with liblethe: the library
+ * was configured for LETHE_LIBDIR but sits in @libdir, so a copy of the
+ * whole prefix under DESTDIR or elsewhere still finds its own helpers.
+ * NULL when the library's configured folder is unknown. */
+static char *
+relocate(const char *configured, const char *libdir)
+{
+#ifdef LETHE_LIBDIR
+  const char *lib = LETHE_LIBDIR;
+  gsize common = 0;
+  for (gsize i = 0; lib[i] && lib[i] == configured[i]; i++)
+    if (lib[i] == '/')
+      common = i;
+  char *dir = g_strdup(libdir);
+  for (const char *p = lib + common; *p; p++) {
+    if (*p != '/')
+      continue;
+    char *up = g_path_get_dirname(dir);
+    g_free(dir);
+    dir = up;
+  }
+  char *result = g_build_filename(dir, configured + common, NULL);
+  g_free(dir);
+  return result;
+#else
+  return NULL;
+#endif
+}
+
 char *
 lethe_plugin_scanner_path(void)
 {
   const char *env = g_getenv("LETHE_SCANNER");
   if (env && env[0])
     return g_strdup(env);
-  return g_build_filename(LETHE_LIBEXECDIR, "lethe-plugin-scanner", NULL);
+  g_autofree char *installed = g_build_filename(LETHE_LIBEXECDIR, "lethe-plugin-scanner", NULL);
+  g_autofree char *libdir = lethe_library_dir();
+  g_autofree char *moved = libdir ? relocate(installed, libdir) : NULL;
+  /* The scanner next to this very library wins over one of another
+   * installation at the configured place. */
+  if (moved && g_file_test(moved, G_FILE_TEST_IS_EXECUTABLE))
+    return g_steal_pointer(&moved);
+  return g_steal_pointer(&installed);
 }

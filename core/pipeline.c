@@ -648,50 +648,74 @@ lethe_pipeline_node_param_value(const LethePipeline *pipeline, guint node, const
 
 /* ---- Writing it back out --------------------------------------------------- */
 
+/* @value as a key file writes it (escapes, leading spaces). */
+static char *
+keyfile_escape(const char *value)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new();
+  g_key_file_set_string(kf, "g", "k", value);
+  return g_key_file_get_value(kf, "g", "k", NULL);
+}
+
+static void
+append_entry(GString *out, const char *prefix, const char *key, const char *value)
+{
+  g_autofree char *escaped = keyfile_escape(value);
+  g_string_append_printf(out, "%s%s=%s\n", prefix, key, escaped);
+}
+
 char *
 lethe_pipeline_to_keyfile(LethePipeline *pipeline)
 {
-  g_autoptr(GKeyFile) kf = g_key_file_new();
-  g_autofree char *seed = NULL;
-
   g_return_val_if_fail(pipeline != NULL, NULL);
   pipeline_resolve(pipeline);
 
+  g_autoptr(GString) out = g_string_new(NULL);
+  g_string_append(out, "# Written by lethe " LETHE_VERSION ": overrides applied; a parameter "
+                       "left unset shows\n# its default as a comment, and file names are "
+                       "absolute.\n[pipeline]\n");
   if (pipeline->description)
-    g_key_file_set_string(kf, "pipeline", "description", pipeline->description);
-  seed = g_strdup_printf("%" G_GUINT64_FORMAT, pipeline->seed);
-  g_key_file_set_value(kf, "pipeline", "seed", seed);
-  g_key_file_set_comment(kf, "pipeline", NULL,
-                         " Written by lethe " LETHE_VERSION ": overrides applied, every "
-                         "default written out.",
-                         NULL);
+    append_entry(out, "", "description", pipeline->description);
+  g_string_append_printf(out, "seed=%" G_GUINT64_FORMAT "\n", pipeline->seed);
 
   /* Nodes keep file order (a reader finds them where the author put them);
    * inside a node: plugin, inputs, then every parameter in the node type's
    * order, then whatever the node type does not know (an invalid file
-   * round-trips unchanged). */
+   * round-trips unchanged).  A default stays a comment, not a value: some
+   * node types act on whether a parameter was set (a learner's own seed),
+   * so writing defaults out would change what the file means. */
   for (guint i = 0; i < pipeline->nodes->len; i++) {
     PipelineNode *node = g_ptr_array_index(pipeline->nodes, i);
     const LetheNodeType *type = node->node_type;
+    g_string_append_printf(out, "\n[%s]\n", node->name);
     if (node->type)
-      g_key_file_set_string(kf, node->name, "plugin", node->type);
+      append_entry(out, "", "plugin", node->type);
     for (const LethePortSpec *p = type ? type->inputs : NULL; p && p->name; p++) {
       PipelineEntry *entry = pipeline_node_find_entry(node, p->name);
       if (entry)
-        g_key_file_set_string(kf, node->name, p->name, entry->value);
+        append_entry(out, "", p->name, entry->value);
     }
     for (const LetheParamSpec *s = type ? type->params : NULL; s && s->name; s++) {
       PipelineEntry *entry = pipeline_node_find_entry(node, s->name);
-      const char *value = entry ? entry->value : s->default_value;
-      if (value)
-        g_key_file_set_string(kf, node->name, s->name, value);
+      if (entry == NULL) {
+        if (s->default_value)
+          append_entry(out, "#", s->name, s->default_value);
+        continue;
+      }
+      /* Absolute, so the file means the same from any folder. */
+      if (s->type == LETHE_PARAM_PATH && entry->value[0] && !g_path_is_absolute(entry->value)) {
+        g_autofree char *full = g_canonicalize_filename(entry->value, pipeline->base_dir);
+        append_entry(out, "", s->name, full);
+      } else {
+        append_entry(out, "", s->name, entry->value);
+      }
     }
     for (guint e = 0; e < node->entries->len; e++) {
       PipelineEntry *entry = g_ptr_array_index(node->entries, e);
       if (!type ||
           (!lethe_param_find(type, entry->key) && lethe_node_type_find_input(type, entry->key) < 0))
-        g_key_file_set_string(kf, node->name, entry->key, entry->value);
+        append_entry(out, "", entry->key, entry->value);
     }
   }
-  return g_key_file_to_data(kf, NULL, NULL);
+  return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -150,6 +150,12 @@ lethe_run_write_record(const char *path, const RunRecord *r, GError **error)
   json_builder_add_string_value(b, seed);
   json_builder_set_member_name(b, "threads");
   json_builder_add_int_value(b, r->threads);
+  json_builder_set_member_name(b, "checkpoints");
+  json_builder_add_boolean_value(b, r->checkpoints);
+  json_builder_set_member_name(b, "resumed");
+  json_builder_add_boolean_value(b, r->resumed);
+  json_builder_set_member_name(b, "restored_checkpoints");
+  json_builder_add_int_value(b, r->restored);
   add_time(b, "start", r->start);
   add_time(b, "end", r->end);
   json_builder_set_member_name(b, "status");

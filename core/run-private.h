@@ -29,6 +29,9 @@ typedef struct {
   const char *pipeline_file;
   guint64 seed;
   guint threads;
+  gboolean checkpoints;
+  gboolean resumed;
+  guint restored;
   GDateTime *start;
   GDateTime *end; /* NULL while running */
   LetheRunStatus status;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 #include <lethe/fileutil.h>
+#include <lethe/safetensors.h>
 
 /* metrics.jsonl is rewritten whole: at most this often while metrics
  * arrive, plus whenever a node finishes and at the end. */
@@ -27,6 +28,9 @@ struct _LetheRun {
   guint threads;
   guint queue_size;
   gboolean quiet;
+  gboolean checkpoints;
+  gboolean resume;
+  guint restored; /* atomic: frames handed back from checkpoints */
   LetheRunProgressFunc progress_fn;
   gpointer progress_data;
   GCancellable *cancellable;
@@ -132,6 +136,29 @@ lethe_run_set_queue_size(LetheRun *run, guint frames)
 {
   g_return_if_fail(run != NULL);
   run->queue_size = frames;
+}
+
+void
+lethe_run_set_checkpoints(LetheRun *run, gboolean checkpoints)
+{
+  g_return_if_fail(run != NULL);
+  run->checkpoints = checkpoints;
+}
+
+void
+lethe_run_set_resume(LetheRun *run, gboolean resume)
+{
+  g_return_if_fail(run != NULL);
+  run->resume = resume;
+  if (resume)
+    run->checkpoints = TRUE;
+}
+
+guint
+lethe_run_get_restored(LetheRun *run)
+{
+  g_return_val_if_fail(run != NULL, 0);
+  return (guint)g_atomic_int_get(&run->restored);
 }
 
 void
@@ -326,6 +353,9 @@ write_record_locked(LetheRun *run)
       .pipeline_file = lethe_pipeline_get_path(run->pipeline),
       .seed = lethe_pipeline_get_seed(run->pipeline),
       .threads = lethe_run_get_threads(run),
+      .checkpoints = run->checkpoints,
+      .resumed = run->resume,
+      .restored = (guint)g_atomic_int_get(&run->restored),
       .start = run->start,
       .end = run->end,
       .status = run->status,
@@ -394,6 +424,102 @@ static void
 on_node_progress(LetheNode *node, gpointer data)
 {
   notify_progress(data, FALSE);
+}
+
+/* checkpoints/NODE[.PORT]-vVERSION[-INDEX].safetensors: the port only when
+ * the node type has more than one model output, the index only for the
+ * second and later frames of one version (an ensemble). */
+static char *
+checkpoint_path(const char *dir, const LetheNode *node, guint port, gint64 version, guint index)
+{
+  guint n_models = 0;
+  for (guint o = 0; o < node->n_outputs; o++)
+    n_models += node->out[o].is_model;
+  g_autoptr(GString) name = g_string_new(node->name);
+  if (n_models > 1)
+    g_string_append_printf(name, ".%s", node->out[port].spec->name);
+  g_string_append_printf(name, "-v%" G_GINT64_FORMAT, version);
+  if (index > 0)
+    g_string_append_printf(name, "-%u", index);
+  g_string_append(name, ".safetensors");
+  return g_build_filename(dir, "checkpoints", name->str, NULL);
+}
+
+static gboolean
+on_checkpoint(LetheNode *node, guint port, const LetheFrame *frame, gint64 version, guint index,
+              gpointer data, GError **error)
+{
+  LetheRun *run = data;
+  g_autofree char *path = checkpoint_path(run->output_dir, node, port, version, index);
+  if (!lethe_safetensors_save(frame, path, error)) {
+    g_prefix_error(error, "cannot write the checkpoint of model version %" G_GINT64_FORMAT ": ",
+                   version);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static LetheFrame *
+on_resume(LetheNode *node, guint port, gint64 version, guint index, gpointer data)
+{
+  LetheRun *run = data;
+  g_autofree char *path = checkpoint_path(run->output_dir, node, port, version, index);
+  if (!g_file_test(path, G_FILE_TEST_EXISTS))
+    return NULL;
+  g_autoptr(GError) error = NULL;
+  LetheFrame *frame = lethe_safetensors_load(path, &error);
+  if (frame == NULL) {
+    /* Atomic writes make this unlikely; the node then computes it. */
+    g_warning("node '%s': cannot restore %s, computing it again: %s", node->name, path,
+              error->message);
+    return NULL;
+  }
+  g_atomic_int_inc(&run->restored);
+  return frame;
+}
+
+/* Removes what killed writes left in @dir: ".NAME.XXXXXX" temporaries. */
+static void
+remove_temporaries(const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name(d))) {
+    gsize len = strlen(name);
+    if (name[0] != '.' || len < 9 || name[len - 7] != '.')
+      continue;
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+      g_unlink(path);
+  }
+}
+
+/* A resumed run replays every node from the start; a node that emits
+ * models must be able to take them back from its checkpoints, or it would
+ * silently train again from scratch. */
+static gboolean
+check_resumable(LetheRun *run, GError **error)
+{
+  LethePipeline *pl = run->pipeline;
+  g_autoptr(GString) refused = g_string_new(NULL);
+  for (guint i = 0; i < lethe_pipeline_get_n_nodes(pl); i++) {
+    const LetheNodeType *type = lethe_pipeline_node_get_type(pl, i);
+    for (const LethePortSpec *p = type ? type->outputs : NULL; p && p->name; p++) {
+      if (g_strcmp0(p->schema, "model") == 0 && !(p->flags & LETHE_PORT_RESUMABLE)) {
+        g_string_append_printf(refused, "%s'%s' (%s, output '%s')", refused->len ? ", " : "",
+                               lethe_pipeline_node_name(pl, i), type->name, p->name);
+        break;
+      }
+    }
+  }
+  if (refused->len == 0)
+    return TRUE;
+  g_set_error(error, LETHE_ERROR, LETHE_ERROR_UNSUPPORTED,
+              "cannot resume %s: node %s emits models but its node type cannot restore them "
+              "from checkpoints, so it would train again from the start; run the pipeline "
+              "again without --resume",
+              run->output_dir, refused->str);
+  return FALSE;
 }
 
 static char *
@@ -518,6 +644,8 @@ lethe_run_execute(LetheRun *run, GError **error)
 
   if (run->seed_set)
     lethe_pipeline_set_seed(run->pipeline, run->seed);
+  if (run->resume && (run->output_dir == NULL || !check_resumable(run, &local)))
+    goto refused;
 
   problems = lethe_pipeline_validate(run->pipeline);
   if (problems->len > 0)
@@ -532,6 +660,22 @@ lethe_run_execute(LetheRun *run, GError **error)
   keyfile_path = out_path(run, "pipeline.lethe");
   if (!lethe_file_replace_contents(keyfile_path, keyfile, strlen(keyfile), &local))
     goto failed;
+  if (run->resume) {
+    g_autofree char *ckpt_dir = out_path(run, "checkpoints");
+    remove_temporaries(run->output_dir);
+    remove_temporaries(ckpt_dir);
+  }
+  if (run->checkpoints) {
+    g_autofree char *ckpt_dir = out_path(run, "checkpoints");
+    if (g_mkdir_with_parents(ckpt_dir, 0777) != 0) {
+      int saved = errno;
+      local = g_error_new(LETHE_ERROR, LETHE_ERROR_IO,
+                          "cannot create the checkpoint folder '%s': %s; choose another output "
+                          "folder with --output",
+                          ckpt_dir, g_strerror(saved));
+      goto failed;
+    }
+  }
 
   graph = lethe_graph_new(lethe_run_get_threads(run), lethe_pipeline_get_seed(run->pipeline),
                           run->cancellable);
@@ -541,6 +685,10 @@ lethe_run_execute(LetheRun *run, GError **error)
   lethe_graph_set_metric_func(graph, on_metric, run);
   lethe_graph_set_finished_func(graph, on_node_finished, run);
   lethe_graph_set_progress_func(graph, on_node_progress, run);
+  if (run->checkpoints)
+    lethe_graph_set_checkpoint_func(graph, on_checkpoint, run);
+  if (run->resume)
+    lethe_graph_set_resume_func(graph, on_resume, run);
   g_mutex_lock(&run->lock);
   run->graph = graph;
   write_record_locked(run);
@@ -570,6 +718,18 @@ lethe_run_execute(LetheRun *run, GError **error)
   goto failed;
 
   /* ERRORS */
+refused : {
+  /* Nothing written: the interrupted run's files stay as they are. */
+  if (local == NULL)
+    local = g_error_new_literal(LETHE_ERROR, LETHE_ERROR_INVALID,
+                                "resuming needs the output folder of the interrupted run");
+  g_mutex_lock(&run->lock);
+  run->status = LETHE_RUN_FAILED;
+  run->exit_status = 2;
+  g_mutex_unlock(&run->lock);
+  g_propagate_error(error, local);
+  return FALSE;
+}
 invalid : {
   g_autoptr(GString) msg = g_string_new(NULL);
   g_string_printf(msg, "the pipeline is invalid (%u problem%s):", problems->len,

@@ -62,6 +62,10 @@ struct _LetheGraph {
   gpointer finished_data;
   LetheGraphNodeFunc progress_fn;
   gpointer progress_data;
+  LetheGraphCheckpointFunc checkpoint_fn;
+  gpointer checkpoint_data;
+  LetheGraphResumeFunc resume_fn;
+  gpointer resume_data;
 
   gint active_threads; /* atomic: threads executing node code now */
 };
@@ -160,6 +164,36 @@ lethe_graph_set_progress_func(LetheGraph *g, LetheGraphNodeFunc func, gpointer d
 {
   g->progress_fn = func;
   g->progress_data = data;
+}
+
+void
+lethe_graph_set_checkpoint_func(LetheGraph *g, LetheGraphCheckpointFunc func, gpointer data)
+{
+  g->checkpoint_fn = func;
+  g->checkpoint_data = data;
+}
+
+void
+lethe_graph_set_resume_func(LetheGraph *g, LetheGraphResumeFunc func, gpointer data)
+{
+  g->resume_fn = func;
+  g->resume_data = data;
+}
+
+/* Called only by the thread firing @n. */
+LetheFrame *
+lethe_graph_resume_frame(LetheNode *n, guint port, gint64 version, guint index)
+{
+  LetheGraph *g = n->graph;
+  if (g->resume_fn == NULL || n->resume_ended)
+    return NULL;
+  LetheFrame *f = g->resume_fn(n, port, version, index, g->resume_data);
+  if (f == NULL) {
+    n->resume_ended = TRUE; /* restore an unbroken prefix, never past a gap */
+    return NULL;
+  }
+  n->out[port].resumed = f;
+  return f;
 }
 
 void
@@ -724,6 +758,30 @@ already_checked(const LetheNode *n, const LetheFrame *frame, const LetheSchema *
   return FALSE;
 }
 
+/* Saves a model frame before anyone downstream sees it, so a checkpoint
+ * on disk never lags behind what the evaluators reported.  Its key is the
+ * frame's "version" (else its rank on the port) and its rank among the
+ * frames of that version (an ensemble pushes several). */
+static gboolean
+checkpoint(LetheGraph *g, LetheNode *n, guint port, LetheFrame *frame)
+{
+  OutPort *o = &n->out[port];
+  gint64 version = lethe_frame_get_meta_int(frame, "version", (gint64)o->n_pushed);
+  guint index = o->n_ckpt > 0 && version == o->ckpt_version ? o->ckpt_index + 1 : 0;
+  GError *err = NULL;
+  /* A frame restored from its checkpoint is on disk already. */
+  gboolean restored = frame == o->resumed;
+  o->resumed = NULL;
+  if (!restored && !g->checkpoint_fn(n, port, frame, version, index, g->checkpoint_data, &err)) {
+    fail(g, n, err);
+    return FALSE;
+  }
+  o->ckpt_version = version;
+  o->ckpt_index = index;
+  o->n_ckpt++;
+  return TRUE;
+}
+
 static void
 record_metrics_frame(LetheNode *n, LetheFrame *frame)
 {
@@ -752,6 +810,10 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
     }
   }
   o->n_pushed++;
+  if (o->is_model && g->checkpoint_fn && !checkpoint(g, n, port, frame)) {
+    lethe_frame_unref(frame);
+    return FALSE;
+  }
 
   if (o->capture) {
     g_queue_push_tail(o->capture, frame);

@@ -1141,6 +1141,33 @@ lethe_op_lstm_cell(LetheTape *tape, LetheVar *x, LetheVar *h, LetheVar *c, Lethe
   return TRUE;
 }
 
+LetheVar *
+lethe_op_gru_cell(LetheTape *tape, LetheVar *x, LetheVar *h, LetheVar *w_ih, LetheVar *w_hh,
+                  LetheVar *b_ih, LetheVar *b_hh)
+{
+  g_return_val_if_fail(tape != NULL, NULL);
+  if (!x || !h || !w_ih || !w_hh)
+    return NULL;
+  if (h->rank != 2 || w_hh->rank != 2 || w_hh->shape[0] != 3 * h->shape[1] ||
+      w_hh->shape[1] != h->shape[1]) {
+    g_autofree char *sh = nn_shape_str(h), *sw = nn_shape_str(w_hh);
+    nn_fail(tape, "gru_cell: h %s and w_hh %s do not fit ([N,H] and [3H,H])", sh, sw);
+    return NULL;
+  }
+  const gint64 H = h->shape[1];
+  /* Composed from recorded ops, so its backward is theirs. */
+  LetheVar *gi = lethe_op_linear(tape, x, w_ih, b_ih, FALSE);
+  LetheVar *gh = lethe_op_linear(tape, h, w_hh, b_hh, FALSE);
+  LetheVar *r = lethe_op_sigmoid(tape, lethe_op_add(tape, lethe_op_slice(tape, gi, 1, 0, H),
+                                                    lethe_op_slice(tape, gh, 1, 0, H)));
+  LetheVar *z = lethe_op_sigmoid(tape, lethe_op_add(tape, lethe_op_slice(tape, gi, 1, H, 2 * H),
+                                                    lethe_op_slice(tape, gh, 1, H, 2 * H)));
+  LetheVar *n = lethe_op_tanh(
+      tape, lethe_op_add(tape, lethe_op_slice(tape, gi, 1, 2 * H, 3 * H),
+                         lethe_op_mul(tape, r, lethe_op_slice(tape, gh, 1, 2 * H, 3 * H))));
+  return lethe_op_add(tape, n, lethe_op_mul(tape, z, lethe_op_sub(tape, h, n)));
+}
+
 void
 nn_backward_basic(LetheTape *tape, LetheVar *v)
 {

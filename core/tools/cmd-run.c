@@ -2,7 +2,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   lethe run FILE [node.param=value …] [--output DIR] [--seed N]
- *             [--threads N] [--queue-size N] [--quiet] [--plugin-path DIR]
+ *             [--threads N] [--queue-size N] [--checkpoint] [--quiet]
+ *             [--plugin-path DIR]
+ *   lethe run --resume DIR [--threads N] [--queue-size N] [--quiet] [--plugin-path DIR]
  *
  * The run executes in a worker thread; the main thread runs a main loop
  * that redraws progress and handles SIGINT/SIGTERM: the first stops the run
@@ -14,6 +16,7 @@
 #include "progress-ui.h"
 
 #include <glib-unix.h>
+#include <json-glib/json-glib.h>
 #include <lethe/lethe.h>
 #include <lethe/run.h>
 #include <signal.h>
@@ -86,6 +89,52 @@ parse_count(const char *option, const char *text, guint64 max, guint64 *out)
   return TRUE;
 }
 
+/* What --resume needs from DIR/run.json: a run of this lethe, with
+ * checkpoints, that did not finish.  Prints why not and returns FALSE. */
+static gboolean
+check_resume_dir(const char *dir, char **seed_string)
+{
+  g_autofree char *record = g_build_filename(dir, "run.json", NULL);
+  g_autofree char *pipeline = g_build_filename(dir, "pipeline.lethe", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GError) error = NULL;
+  if (!g_file_test(pipeline, G_FILE_TEST_IS_REGULAR) ||
+      !json_parser_load_from_file(parser, record, &error) ||
+      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+    fprintf(stderr,
+            "lethe run: --resume %s: not the output folder of a run (it needs pipeline.lethe "
+            "and run.json%s%s)\n",
+            dir, error ? ": " : "", error ? error->message : "");
+    return FALSE;
+  }
+  JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+  const char *version = json_object_get_string_member_with_default(o, "lethe_version", "?");
+  const char *status = json_object_get_string_member_with_default(o, "status", "?");
+  if (!g_str_equal(version, lethe_get_version())) {
+    fprintf(stderr,
+            "lethe run: --resume %s: the run was made by lethe %s, this is lethe %s; resuming "
+            "would mix the numbers of two versions, run it again instead\n",
+            dir, version, lethe_get_version());
+    return FALSE;
+  }
+  if (!json_object_get_boolean_member_with_default(o, "checkpoints", FALSE)) {
+    fprintf(stderr,
+            "lethe run: --resume %s: the run was started without --checkpoint, so there is "
+            "nothing to resume from; run it again with --checkpoint\n",
+            dir);
+    return FALSE;
+  }
+  if (g_str_equal(status, "succeeded")) {
+    fprintf(stderr,
+            "lethe run: --resume %s: the run finished (status succeeded); nothing to "
+            "resume\n",
+            dir);
+    return FALSE;
+  }
+  *seed_string = g_strdup(json_object_get_string_member_with_default(o, "seed_string", ""));
+  return TRUE;
+}
+
 int
 lethe_cmd_run(int argc, char **argv)
 {
@@ -93,10 +142,13 @@ lethe_cmd_run(int argc, char **argv)
   g_auto(GStrv) args = NULL;
   g_autofree char *output = NULL;
   g_autofree char *seed_text = NULL;
+  g_autofree char *resume_dir = NULL;
+  g_autofree char *resume_seed = NULL;
+  g_autofree char *resume_file = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(LethePipeline) pipeline = NULL;
   gint threads = 0, queue_size = 0;
-  gboolean quiet = FALSE;
+  gboolean quiet = FALSE, checkpoint = FALSE;
   unsigned n_problems = 0;
   guint64 seed = 0;
   GOptionEntry entries[] = {
@@ -107,6 +159,11 @@ lethe_cmd_run(int argc, char **argv)
        "Thread budget shared by nodes and BLAS (default: all processors)", "N"},
       {"queue-size", 0, 0, G_OPTION_ARG_INT, &queue_size,
        "Frames an edge holds before its producer waits (default 8)", "N"},
+      {"checkpoint", 0, 0, G_OPTION_ARG_NONE, &checkpoint,
+       "Save every model a node emits as DIR/checkpoints/NODE-vVERSION.safetensors", NULL},
+      {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume_dir,
+       "Continue the interrupted run in DIR from its last checkpoints (same pipeline, same seed)",
+       "DIR"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress and no results table", NULL},
       {"plugin-path", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &plugin_paths,
        "Also look for plugins in DIR (searched first; may be repeated)", "DIR"},
@@ -124,6 +181,19 @@ lethe_cmd_run(int argc, char **argv)
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
     fprintf(stderr, "lethe run: %s\n", error->message);
     return 2;
+  }
+  if (resume_dir) {
+    if ((args && args[0]) || output || seed_text) {
+      fprintf(stderr, "lethe run: --resume takes the pipeline, seed and folder of the "
+                      "interrupted run; give no FILE, overrides, --output or --seed\n");
+      return 2;
+    }
+    if (!check_resume_dir(resume_dir, &resume_seed))
+      return 2;
+    resume_file = g_build_filename(resume_dir, "pipeline.lethe", NULL);
+    g_strfreev(args);
+    args = g_new0(char *, 2);
+    args[0] = g_strdup(resume_file);
   }
   if (!args || !args[0]) {
     fprintf(stderr, "usage: lethe run FILE [node.param=value…] [--output DIR] [--seed N] "
@@ -146,15 +216,33 @@ lethe_cmd_run(int argc, char **argv)
     return 2;
   }
 
+  if (resume_dir) {
+    g_autofree char *seed =
+        g_strdup_printf("%" G_GUINT64_FORMAT, lethe_pipeline_get_seed(pipeline));
+    if (!g_str_equal(seed, resume_seed)) {
+      fprintf(stderr,
+              "lethe run: --resume %s: pipeline.lethe says seed %s but run.json says %s; the "
+              "folder was changed after the run\n",
+              resume_dir, seed, resume_seed);
+      return 2;
+    }
+  }
+
   g_autoptr(LetheRun) run = lethe_run_new(pipeline);
   if (output)
     lethe_run_set_output_dir(run, output);
+  if (resume_dir) {
+    lethe_run_set_output_dir(run, resume_dir);
+    lethe_run_set_resume(run, TRUE);
+  }
   if (seed_text)
     lethe_run_set_seed(run, seed);
   lethe_run_set_threads(run, (guint)threads);
   if (queue_size)
     lethe_run_set_queue_size(run, (guint)queue_size);
   lethe_run_set_quiet(run, quiet);
+  if (checkpoint)
+    lethe_run_set_checkpoints(run, TRUE);
 
   RunContext ctx = {.run = run, .quiet = quiet};
   ctx.loop = g_main_loop_new(NULL, FALSE);
@@ -183,6 +271,9 @@ lethe_cmd_run(int argc, char **argv)
   const char *dir = lethe_run_get_output_dir(run);
   int status = lethe_run_get_exit_status(run);
   if (ctx.ok) {
+    if (resume_dir && !quiet)
+      fprintf(stderr, "lethe: resumed %s: %u model frame(s) taken back from checkpoints\n",
+              resume_dir, lethe_run_get_restored(run));
     if (!quiet) {
       g_autoptr(GPtrArray) metrics = lethe_run_get_metrics(run);
       progress_ui_print_results(stdout, metrics);

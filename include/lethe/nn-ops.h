@@ -166,6 +166,18 @@ LetheVar *lethe_op_embedding(LetheTape *tape, LetheVar *table, const gint64 *ids
 gboolean lethe_op_lstm_cell(LetheTape *tape, LetheVar *x, LetheVar *h, LetheVar *c, LetheVar *w_ih,
                             LetheVar *w_hh, LetheVar *b, LetheVar **h_out, LetheVar **c_out);
 
+/**
+ * lethe_op_gru_cell:
+ * @x: [N, I]  @h: [N, H]  @w_ih: [3H, I]  @w_hh: [3H, H]
+ * @b_ih, @b_hh: (nullable) [3H]
+ *
+ * One GRU step with PyTorch's gates (reset, update, new):
+ * h' = (1 − z)·n + z·h, n = tanh(W_in·x + b_in + r·(W_hn·h + b_hn)).
+ * Returns: (transfer none) h', or %NULL when the shapes do not fit.
+ */
+LetheVar *lethe_op_gru_cell(LetheTape *tape, LetheVar *x, LetheVar *h, LetheVar *w_ih,
+                            LetheVar *w_hh, LetheVar *b_ih, LetheVar *b_hh);
+
 /* ---- losses (each returns a scalar: the mean over the batch) ---- */
 
 /**

@@ -111,7 +111,9 @@ char *lethe_pipeline_to_dot(LethePipeline *pipeline);
 /**
  * lethe_pipeline_to_keyfile:
  * Returns: (transfer full) the pipeline as a pipeline file, overrides
- * applied and every default written out (for `pipeline.lethe` in a run).
+ * applied, relative file names made absolute, and the default of each
+ * parameter left unset written as a comment, so reading it back gives the
+ * same values and the same parameters set (for `pipeline.lethe` in a run).
  */
 char *lethe_pipeline_to_keyfile(LethePipeline *pipeline);
 

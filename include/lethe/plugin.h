@@ -21,7 +21,7 @@ G_BEGIN_DECLS
  * not newer (the rule of gst_plugin_check_version()).
  */
 #define LETHE_ABI_MAJOR 1
-#define LETHE_ABI_MINOR 0
+#define LETHE_ABI_MINOR 1
 
 /** LETHE_PLUGIN_SYMBOL: the one symbol a plugin exports. */
 #define LETHE_PLUGIN_SYMBOL "lethe_plugin_v1"
@@ -44,11 +44,17 @@ const char *lethe_node_kind_name(LetheNodeKind kind);
  *   a forget set); the node fires on its other inputs
  * @LETHE_PORT_OPTIONAL: an input that may be left unconnected (the node
  *   then sees %NULL for it)
+ * @LETHE_PORT_RESUMABLE: an output of `model` frames from which the node
+ *   restores its state when `lethe run --resume` continues an interrupted
+ *   run: before computing the frame of each request, it asks for it with
+ *   lethe_node_get_resume_frame().  `--resume` refuses a pipeline with a
+ *   `model` output not flagged so (since ABI 1.1)
  */
 typedef enum {
   LETHE_PORT_NONE = 0,
   LETHE_PORT_STICKY = 1 << 0,
   LETHE_PORT_OPTIONAL = 1 << 1,
+  LETHE_PORT_RESUMABLE = 1 << 2,
 } LethePortFlags;
 
 /**
@@ -283,6 +289,27 @@ LetheFrame *lethe_node_take_input(LetheNode *node, guint port);
  * reads, which the core would otherwise record a second time.
  */
 gboolean lethe_node_output_is_linked(const LetheNode *node, guint port);
+/**
+ * lethe_node_get_resume_frame:
+ * @port: an output port flagged %LETHE_PORT_RESUMABLE
+ * @version: the model version the node is about to push on @port
+ * @index: which frame of that version, from 0 (an ensemble pushes several)
+ *
+ * When the run resumes an interrupted one (`lethe run --resume`), returns
+ * the frame the node pushed for this version in that run, loaded from its
+ * checkpoint; the node then restores its state from it and pushes it
+ * (it is not saved again) instead of computing it.  Returns %NULL when the
+ * run does not resume, or the interrupted run had not saved that frame:
+ * the node computes it, and from then on this function always returns
+ * %NULL for this node, so what is restored is the unbroken run of frames
+ * the interrupted run completed.  Nodes upstream and downstream are run
+ * again from the start (same seed, same frames), so a node only has to
+ * restore what it cannot recompute cheaply.  See docs/execution.md.
+ *
+ * Returns: (transfer full) (nullable): the checkpointed frame (since ABI 1.1)
+ */
+LetheFrame *lethe_node_get_resume_frame(LetheNode *node, guint port, gint64 version, guint index);
+
 /** lethe_node_end_stream: a source calls this when it has nothing more to emit. */
 void lethe_node_end_stream(LetheNode *node);
 

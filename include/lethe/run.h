@@ -88,8 +88,10 @@ void lethe_node_progress_free(LetheNodeProgress *progress);
  * streams frames through them on a thread pool, and writes the run's
  * output folder:
  *
- * - `pipeline.lethe`: the pipeline with overrides applied and every
- *   default written out, and the seed actually used;
+ * - `pipeline.lethe`: the pipeline with overrides applied, the seed
+ *   actually used, absolute file names, and unset parameters' defaults as
+ *   comments (lethe_pipeline_to_keyfile());
+ * - `checkpoints/`: with lethe_run_set_checkpoints(), every model frame;
  * - `metrics.jsonl`: one JSON object per metric (`node`, `plugin`, `name`,
  *   `step`, `value`, `seconds`), rewritten atomically as metrics arrive and
  *   when each node finishes, so a crash never leaves a truncated file;
@@ -124,6 +126,31 @@ void lethe_run_set_seed(LetheRun *run, guint64 seed);
 void lethe_run_set_threads(LetheRun *run, guint threads);
 /** lethe_run_set_queue_size: frames an edge holds before its producer waits (default 8). */
 void lethe_run_set_queue_size(LetheRun *run, guint frames);
+/**
+ * lethe_run_set_checkpoints:
+ * When %TRUE, every frame a node pushes on an output of schema `model` is
+ * saved, before any other node sees it, as
+ * `checkpoints/NODE-vVERSION.safetensors` in the output folder (atomically:
+ * a crash leaves the previous checkpoints whole).  VERSION is the frame's
+ * "version" metadata; see docs/execution.md for the full naming rule.
+ * A checkpoint that cannot be written fails the node that pushed it.
+ */
+void lethe_run_set_checkpoints(LetheRun *run, gboolean checkpoints);
+/**
+ * lethe_run_set_resume:
+ * Continues the interrupted run whose folder was given to
+ * lethe_run_set_output_dir(), with the same pipeline and seed (the caller
+ * reads them from that folder's pipeline.lethe).  Implies checkpoints.
+ * Every node runs again from the start, except that a node whose model
+ * outputs are flagged %LETHE_PORT_RESUMABLE takes back the frames the
+ * interrupted run checkpointed (lethe_node_get_resume_frame()) instead of
+ * computing them.  lethe_run_execute() refuses, with
+ * %LETHE_ERROR_UNSUPPORTED and without touching the folder, a pipeline in
+ * which some node emits models from an output not flagged so.
+ */
+void lethe_run_set_resume(LetheRun *run, gboolean resume);
+/** lethe_run_get_restored: how many frames a resumed run took back from checkpoints. */
+guint lethe_run_get_restored(LetheRun *run);
 /** lethe_run_set_quiet: no progress callbacks. */
 void lethe_run_set_quiet(LetheRun *run, gboolean quiet);
 void lethe_run_set_progress_func(LetheRun *run, LetheRunProgressFunc func, gpointer user_data);

@@ -451,6 +451,65 @@ test_cli_sigint_exits_130_and_writes(void)
   rm_rf(dir);
 }
 
+/* The first Ctrl-C waits for the nodes to stop; a node stuck in a long
+ * call (identity sleeping 20 s) would keep the run alive, so a second
+ * Ctrl-C exits at once, leaving whole files behind. */
+static void
+test_cli_second_sigint_exits_at_once(void)
+{
+  g_autofree char *dir = tmp_dir();
+  g_autofree char *file = g_build_filename(dir, "stuck.lethe", NULL);
+  const char *text = "[source]\nplugin = synthetic-source\nframes = 5\n"
+                     "[stuck]\nplugin = identity\ninput = source\nsleep-time = 20000000\n"
+                     "[sink]\nplugin = null-sink\ninput = stuck\n";
+  CU_ASSERT_TRUE_FATAL(g_file_set_contents(file, text, -1, NULL));
+  g_autofree char *out = g_build_filename(dir, "out", NULL);
+  g_autofree char *err_path = g_build_filename(dir, "stderr.txt", NULL);
+  g_autofree char *exe = lethe_exe();
+  GError *error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_stderr_file_path(launcher, err_path);
+  g_autoptr(GSubprocess) proc =
+      g_subprocess_launcher_spawn(launcher, &error, exe, "run", "-q", file, "--output", out, NULL);
+  LETHE_ASSERT_NO_ERROR(error);
+  g_autofree char *record = g_build_filename(out, "run.json", NULL);
+  for (int i = 0; i < 500 && !g_file_test(record, G_FILE_TEST_EXISTS); i++)
+    g_usleep(10000);
+  g_usleep(100000);
+  g_subprocess_send_signal(proc, SIGINT);
+  /* Wait until the first one has been seen: two signals sent together
+   * may be delivered as one. */
+  g_autofree char *err = NULL;
+  for (int i = 0; i < 500; i++) {
+    g_clear_pointer(&err, g_free);
+    g_file_get_contents(err_path, &err, NULL, NULL);
+    if (err && strstr(err, "stopping cleanly"))
+      break;
+    g_usleep(10000);
+  }
+  CU_ASSERT_PTR_NOT_NULL_FATAL(strstr(err, "stopping cleanly"));
+  gint64 t0 = g_get_monotonic_time();
+  g_subprocess_send_signal(proc, SIGINT);
+  CU_ASSERT_TRUE(g_subprocess_wait(proc, NULL, &error));
+  double seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+  CU_ASSERT_TRUE(g_subprocess_get_if_exited(proc));
+  CU_ASSERT_EQUAL(g_subprocess_get_exit_status(proc), 130);
+  /* The node sleeps 20 s: only an exit at once ends before that. */
+  CU_ASSERT_TRUE(seconds < 10);
+  g_clear_pointer(&err, g_free);
+  CU_ASSERT_TRUE(g_file_get_contents(err_path, &err, NULL, NULL));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "interrupted twice, exiting now"));
+  /* What is on disk is whole: run.json as written when the run started. */
+  g_autoptr(JsonNode) root = read_json(out, "run.json");
+  CU_ASSERT_STRING_EQUAL(json_object_get_string_member(json_node_get_object(root), "status"),
+                         "running");
+  g_remove(err_path);
+  g_remove(file);
+  rm_rf(out);
+  rm_rf(dir);
+}
+
 LETHE_TEST_MAIN("run", LETHE_TEST(test_run_writes_valid_outputs),
                 LETHE_TEST(test_metrics_sink_records_explicitly),
                 LETHE_TEST(test_failing_node_is_named_and_outputs_kept),
@@ -460,4 +519,5 @@ LETHE_TEST_MAIN("run", LETHE_TEST(test_run_writes_valid_outputs),
                 LETHE_TEST(test_cli_seed_and_overrides_are_recorded),
                 LETHE_TEST(test_cli_failing_node_exits_1),
                 LETHE_TEST(test_cli_invalid_file_exits_2),
-                LETHE_TEST(test_cli_sigint_exits_130_and_writes))
+                LETHE_TEST(test_cli_sigint_exits_130_and_writes),
+                LETHE_TEST(test_cli_second_sigint_exits_at_once))

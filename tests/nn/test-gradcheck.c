@@ -86,6 +86,11 @@ static LetheVar *b_lstm_h(LetheTape *t, LetheVar **in)
   lethe_op_lstm_cell(t, in[0], in[1], in[2], in[3], in[3] ? lethe_op_slice(t, in[3], 1, 0, 2) : NULL, NULL, &h, &c);
   return lethe_op_add(t, h, lethe_op_scale(t, c, 0.5, 0));
 }
+static LetheVar *b_gru(LetheTape *t, LetheVar **in)
+{
+  return lethe_op_gru_cell(t, in[0], in[1], in[2], lethe_op_slice(t, in[2], 1, 0, 2), in[3],
+                           lethe_op_scale(t, in[3], 0.5, 0.1));
+}
 static LetheVar *b_ce(LetheTape *t, LetheVar **in) { return lethe_op_cross_entropy(t, in[0], labels4, 0.0); }
 static LetheVar *b_ce_smooth(LetheTape *t, LetheVar **in) { return lethe_op_cross_entropy(t, in[0], labels4, 0.1); }
 static LetheVar *b_bce(LetheTape *t, LetheVar **in) { return lethe_op_bce_with_logits(t, in[0], in[1]); }
@@ -168,6 +173,7 @@ static const GradCase cases[] = {
     {"dropout", 1, {S2(4, 6)}, b_dropout, -1, 1},
     {"embedding", 1, {S2(5, 3)}, b_embedding, -1, 1},
     {"lstm_cell", 4, {S2(3, 4), S2(3, 2), S2(3, 2), S2(8, 4)}, b_lstm_h, -1, 1},
+    {"gru_cell", 4, {S2(3, 4), S2(3, 2), S2(6, 4), S1(6)}, b_gru, -1, 1},
     {"cross_entropy", 1, {S2(4, 3)}, b_ce, -2, 2},
     {"cross_entropy_smoothing", 1, {S2(4, 3)}, b_ce_smooth, -2, 2},
     {"bce_with_logits", 2, {S2(4, 3), S2(4, 3)}, b_bce, -2, 2},

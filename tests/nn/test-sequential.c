@@ -347,6 +347,46 @@ test_sequential_nan_stops_training_naming_step_and_tensor(void)
   lethe_sequential_free(seq);
 }
 
+static void
+count_steps(guint64 step, guint64 n_steps, double loss, gpointer data)
+{
+  GCancellable *c = data;
+  if (step == 2)
+    g_cancellable_cancel(c);
+}
+
+static void
+test_sequential_training_rejects_bad_labels_and_stops_when_cancelled(void)
+{
+  GError *error = NULL;
+  LetheSequential *seq = lethe_sequential_new(MLP_ARCH, 3, &error);
+  g_autoptr(LetheTensor) x = NULL;
+  g_autoptr(LetheTensor) y = NULL;
+  make_blobs(4, 64, &x, &y);
+  LetheOptimConfig cfg;
+  lethe_optim_config_init(&cfg, LETHE_OPTIM_SGD, 0.1);
+  LetheOptimizer *opt = lethe_optimizer_new(lethe_sequential_get_params(seq), &cfg);
+  LetheRng rng;
+  lethe_rng_init(&rng, 1);
+  lethe_tensor_i32(y)[10] = 7; /* the model has 4 outputs */
+  CU_ASSERT_FALSE(
+      lethe_sequential_train_epoch(seq, opt, x, y, 64, &rng, NULL, NULL, NULL, NULL, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_NUMERIC, "label 7 of sample");
+  lethe_tensor_i32(y)[10] = 1;
+  g_autoptr(LetheTensor) short_y = lethe_tensor_new_1d(LETHE_DTYPE_I32, 63);
+  CU_ASSERT_FALSE(
+      lethe_sequential_train_epoch(seq, opt, x, short_y, 64, &rng, NULL, NULL, NULL, NULL, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_INVALID,
+                     "labels must be i32 or i64 of shape [64]");
+  g_autoptr(GCancellable) cancel = g_cancellable_new();
+  CU_ASSERT_FALSE(lethe_sequential_train_epoch(seq, opt, x, y, 8, &rng, cancel, count_steps, cancel,
+                                               NULL, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_CANCELLED, "training cancelled at step 3");
+  CU_ASSERT_EQUAL(lethe_optimizer_get_n_steps(opt), 2);
+  lethe_optimizer_free(opt);
+  lethe_sequential_free(seq);
+}
+
 static LetheVar *
 zero_hook(LetheSequential *seq, guint layer, LetheTape *tape, LetheVar *a, gpointer data)
 {
@@ -598,6 +638,7 @@ LETHE_TEST_MAIN("nn-sequential", LETHE_TEST(test_sequential_mlp_learns_blobs),
                 LETHE_TEST(test_sequential_frame_that_does_not_fit_its_arch_is_refused),
                 LETHE_TEST(test_sequential_training_does_not_write_into_the_source_frame),
                 LETHE_TEST(test_sequential_nan_stops_training_naming_step_and_tensor),
+                LETHE_TEST(test_sequential_training_rejects_bad_labels_and_stops_when_cancelled),
                 LETHE_TEST(test_sequential_hook_replaces_a_layer_activation),
                 LETHE_TEST(test_sequential_fused_layers_match_unfused),
                 LETHE_TEST(test_sequential_clone_is_independent),

@@ -4,7 +4,8 @@
 #     pre-generated registry cache;
 #  2. every installed header compiles on its own;
 #  3. the installed `lethe` finds its own plugins and schemas with no
-#     environment variable (relative to liblethe), without rescanning;
+#     environment variable (relative to liblethe), without rescanning, and
+#     rescans a plugin file that changed since the cache was written;
 #  4. the example plugin of docs/examples/scale builds out of tree against
 #     the installed headers only (pkg-config lethe-1), passes its own test,
 #     installs into `pluginsdir`, loads through LETHE_PLUGIN_PATH and runs
@@ -81,6 +82,9 @@ lethe_clean --version >"$tmp/version" || fail "lethe --version"
 contains "$tmp/version" "lethe $(pkgconf --modversion lethe-1)"
 lethe_clean registry >"$tmp/registry"
 contains "$tmp/registry" "$pluginsdir"
+# The scanner of this copy, not of some installation at the configured place.
+grep -q "^Scanner: *$dest/.*/lethe-plugin-scanner\$" "$tmp/registry" ||
+  { cat "$tmp/registry"; fail "the copied lethe does not use its own scanner"; }
 lethe_clean inspect >"$tmp/inspect" || fail "lethe inspect"
 n_files=$(ls "$pluginsdir"/*.so | wc -l)
 contains "$tmp/inspect" "Total: $n_files plugins"
@@ -91,6 +95,14 @@ contains "$tmp/inspect-node" "fill"
 env -i PATH=/usr/bin:/bin HOME="$home" XDG_CACHE_HOME="$home/cache2" LETHE_SCANNER=/bin/false \
   LD_LIBRARY_PATH="$libdir" "$root/bin/lethe" inspect >"$tmp/inspect-cached"
 contains "$tmp/inspect-cached" "Total: $n_files plugins"
+# A plugin file that changed after the cache was written is rescanned (here
+# by the failing scanner, which shows it was), then found again by the real one.
+touch "$pluginsdir/coreelements.so"
+env -i PATH=/usr/bin:/bin HOME="$home" XDG_CACHE_HOME="$home/cache3" LETHE_SCANNER=/bin/false \
+  LD_LIBRARY_PATH="$libdir" "$root/bin/lethe" inspect --failed >"$tmp/inspect-changed" 2>&1 || true
+contains "$tmp/inspect-changed" "the plugin scanner failed on '$pluginsdir/coreelements.so'"
+lethe_clean inspect >"$tmp/inspect-rescanned" || fail "lethe inspect after a change"
+contains "$tmp/inspect-rescanned" "Total: $n_files plugins"
 echo "relocated install: ok ($n_files plugins, schemas from ${schemasdir#"$dest"})"
 
 # ---- 4. the example plugin, out of tree -------------------------------------

@@ -3,11 +3,15 @@
  *
  * Pushes the very frame it received (one more reference, no copy), so it
  * costs one function call per frame.  Useful to test and measure the
- * scheduler, and as a placeholder while building a pipeline.
+ * scheduler, and as a placeholder while building a pipeline.  With
+ * sleep-time it first sleeps that many microseconds, without looking at
+ * the cancellable: it stands for a node stuck in a long call (a BLAS
+ * routine), to test how a run stops around one.
  *
  *   [pass]
  *   plugin = identity
  *   input = source
+ *   sleep-time = 0
  */
 #include "coreelements.h"
 
@@ -21,9 +25,24 @@ static const LethePortSpec outputs[] = {
     {NULL},
 };
 
+#define DEFAULT_SLEEP_TIME "0"
+
+static const LetheParamSpec params[] = {
+    {.name = "sleep-time",
+     .type = LETHE_PARAM_INT,
+     .default_value = DEFAULT_SLEEP_TIME,
+     .min = 0,
+     .max = G_MAXINT32,
+     .doc = "microseconds to sleep before passing each frame on (not interruptible)"},
+    {NULL},
+};
+
 static gboolean
 identity_process(LetheNode *node, LetheFrame **in, GError **error)
 {
+  gint64 sleep_time = lethe_node_get_int(node, "sleep-time");
+  if (sleep_time > 0)
+    g_usleep((gulong)sleep_time);
   lethe_node_push(node, 0, lethe_frame_ref(in[0]));
   return TRUE;
 }
@@ -38,6 +57,6 @@ const LetheNodeType lethe_identity_type = {
     .description = "Passes every frame through untouched (no copy)",
     .inputs = inputs,
     .outputs = outputs,
-    .params = NULL,
+    .params = params,
     .vtable = &vtable,
 };

@@ -29,6 +29,12 @@
  * minibatch order from N streams of the seed) and pushes N frames, with
  * metadata "member" and "n-members", for metrics that need an ensemble.
  * See docs/baselines.md.
+ *
+ * Resuming (lethe run --resume): a model frame holds all the state that
+ * carries from one request to the next (the optimizer starts afresh on
+ * each request, and the minibatch order comes from the request's own
+ * stream), so a request whose model was checkpointed is answered by
+ * taking that model back instead of training it.
  */
 #include <math.h>
 #include <string.h>
@@ -291,6 +297,33 @@ static const char *const copied_meta[] = {
     "event", "task", "classes", "n-tasks", "n-classes", "scenario", "domain", "forget-classes",
 };
 
+/* Member @m becomes the model of @restored, the checkpoint of this request
+ * from an interrupted run; its train_loss is recorded again. */
+static gboolean
+restore_member(LetheNode *node, guint m, LetheFrame *restored, gint64 task, GError **error)
+{
+  SgdState *st = lethe_node_get_private(node);
+  g_autoptr(GError) local = NULL;
+  LetheSequential *seq = lethe_sequential_new_from_frame(restored, &local);
+  if (seq == NULL) {
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
+                "%s: cannot resume from the checkpoint of request %" G_GUINT64_FORMAT ": %s",
+                lethe_node_get_name(node), st->n_requests, local->message);
+    lethe_frame_unref(restored);
+    return FALSE;
+  }
+  if (st->members->len <= m) {
+    g_ptr_array_add(st->members, seq);
+  } else {
+    lethe_sequential_free(g_ptr_array_index(st->members, m));
+    g_ptr_array_index(st->members, m) = seq;
+  }
+  if (m == 0)
+    lethe_node_metric(node, "train_loss", task,
+                      lethe_frame_get_meta_double(restored, "train-loss", NAN), NULL);
+  return TRUE;
+}
+
 static gboolean
 sgd_process(LetheNode *node, LetheFrame **inputs, GError **error)
 {
@@ -308,6 +341,14 @@ sgd_process(LetheNode *node, LetheFrame **inputs, GError **error)
   Progress progress = {node, 0, n_members, 0, (guint)lethe_node_get_int(node, "epochs"), task};
   for (guint m = 0; m < n_members; m++) {
     guint64 seed = lethe_rng_derive_seed(base_seed(node), "model") + m;
+    LetheFrame *restored = lethe_node_get_resume_frame(node, 0, (gint64)st->n_requests, m);
+    if (restored) {
+      if (!restore_member(node, m, restored, task, error))
+        return FALSE;
+      if (!lethe_node_push(node, 0, restored))
+        return TRUE;
+      continue;
+    }
     if (fresh || st->members->len <= m) {
       LetheSequential *seq = lethe_sequential_new(lethe_node_get_string(node, "arch"), seed, error);
       if (seq == NULL)
@@ -345,6 +386,7 @@ sgd_process(LetheNode *node, LetheFrame **inputs, GError **error)
     lethe_frame_set_meta_double(model, "train-seconds", seconds);
     lethe_frame_set_meta_string(model, "mode", lethe_node_get_string(node, "mode"));
     lethe_frame_set_meta_int(model, "train-samples", y->shape[0]);
+    lethe_frame_set_meta_double(model, "train-loss", loss);
     if (n_members > 1) {
       lethe_frame_set_meta_int(model, "member", m);
       lethe_frame_set_meta_int(model, "n-members", n_members);
@@ -365,7 +407,7 @@ static const LethePortSpec sgd_inputs[] = {
     {NULL},
 };
 static const LethePortSpec sgd_outputs[] = {
-    {"model", "model", LETHE_PORT_NONE, "the model after each request (one per seed)"},
+    {"model", "model", LETHE_PORT_RESUMABLE, "the model after each request (one per seed)"},
     {NULL},
 };
 
