@@ -157,8 +157,10 @@ learner_process(LetheNode *node, LetheFrame **inputs, GError **error)
   StdmParams stdm;
   stdm_params_init(&stdm);
   stdm.ratio = lethe_node_get_double(node, "mask-ratio");
-  if (st->variant == VARIANT_NAIVE)
+  stdm.time_ratio = lethe_node_get_double(node, "time-ratio");
+  if (st->variant == VARIANT_NAIVE || g_str_equal(lethe_node_get_string(node, "masking"), "random"))
     stdm.mode = STDM_MODE_RANDOM;
+  gboolean patch_norm = g_str_equal(lethe_node_get_string(node, "target"), "patch-norm");
   double noise = lethe_node_get_double(node, "noise");
 
   LetheOptimConfig oc;
@@ -232,8 +234,8 @@ learner_process(LetheNode *node, LetheFrame **inputs, GError **error)
         if (use_rec) {
           LetheVar *c1 = use_cond ? (st->cross ? gs[nb + b] : gs[b]) : NULL;
           LetheVar *c2 = use_cond ? (st->cross ? gs[b] : gs[nb + b]) : NULL;
-          LetheVar *l1 = ecg_net_reconstruct_loss(&net, t1, m1, c1, xs);
-          LetheVar *l2 = ecg_net_reconstruct_loss(&net, t2, m2, c2, xs);
+          LetheVar *l1 = ecg_net_reconstruct_loss(&net, t1, m1, c1, xs, patch_norm);
+          LetheVar *l2 = ecg_net_reconstruct_loss(&net, t2, m2, c2, xs, patch_norm);
           LetheVar *both = lethe_op_add(tape, l1, l2);
           rec = rec ? lethe_op_add(tape, rec, both) : both;
         }
@@ -348,6 +350,8 @@ static const LetheModelKind core_ecg_kind = {
 };
 
 static const char *const cond_choices[] = {"cross", "within", NULL};
+static const char *const masking_choices[] = {"stdm", "random", NULL};
+static const char *const target_choices[] = {"patch-norm", "window", NULL};
 
 static const LetheParamSpec learner_params[] = {
     {"variant", LETHE_PARAM_ENUM, "full", 0, 0, variant_choices,
@@ -370,6 +374,13 @@ static const LetheParamSpec learner_params[] = {
     {"conditioning", LETHE_PARAM_ENUM, "cross", 0, 0, cond_choices,
      "the decoder of each view gets the other view's global (cross) or its own (within)"},
     {"mask-ratio", LETHE_PARAM_DOUBLE, "0.75", 0.05, 0.95, NULL, "STDM overall ratio"},
+    {"time-ratio", LETHE_PARAM_DOUBLE, "0.5", 0, 0.95, NULL,
+     "STDM: fraction of time columns hidden in all leads"},
+    {"masking", LETHE_PARAM_ENUM, "stdm", 0, 0, masking_choices,
+     "stdm, or random patch masking at mask-ratio (variant = naive always uses random)"},
+    {"target", LETHE_PARAM_ENUM, "patch-norm", 0, 0, target_choices,
+     "reconstruction target: each hidden patch standardised (patch-norm) or the standardised "
+     "window as is"},
     {"noise", LETHE_PARAM_DOUBLE, "0.1", 0, 10, NULL,
      "variant = naive: Gaussian noise deviation (standardised units)"},
     {"max-records", LETHE_PARAM_INT, "0", 0, G_MAXINT32, NULL,

@@ -36,17 +36,46 @@ ecg_arch_parse(const char *text, EcgArch *a, GError **error)
   return TRUE;
 }
 
+/* Fills: XAVIER for weight matrices (uniform, ±√(6 / (fan_in + fan_out))),
+ * EMBED for the lead and time embeddings, TOKEN for the global and mask
+ * tokens, else the constant @fill. */
+#define XAVIER (-1.0)
+#define EMBED  (-2.0)
+#define TOKEN  (-3.0)
+#define SINCOS (-4.0)
+#ifndef TIME_FILL
+#define TIME_FILL SINCOS
+#endif
+#ifndef ECG_NET_SINCOS_BASE
+#define ECG_NET_SINCOS_BASE 100.0
+#endif
+
 static void
 add(LetheParams *p, LetheRng *rng, const char *name, gint64 rows, gint64 cols, double fill)
 {
   LetheTensor *t = cols > 0 ? lethe_tensor_new_2d(LETHE_DTYPE_F32, rows, cols)
                             : lethe_tensor_new_1d(LETHE_DTYPE_F32, rows);
   gsize n = (gsize)lethe_tensor_n_elements(t);
-  if (isnan(fill))
-    lethe_rng_fill_normal_f32(rng, lethe_tensor_f32(t), n, 0.0f, 0.02f);
-  else
+  float *v = lethe_tensor_f32(t);
+  if (fill == XAVIER) {
+    float b = (float)sqrt(6.0 / (double)(rows + cols));
+    lethe_rng_fill_uniform_f32(rng, v, n, -b, b);
+  } else if (fill == EMBED) {
+    lethe_rng_fill_normal_f32(rng, v, n, 0.0f, ECG_NET_EMBED_STD);
+  } else if (fill == SINCOS) {
+    /* Row j: sin/cos of j at geometric frequencies (the transformer's
+     * fixed encoding), as the starting point of a learned embedding. */
+    for (gint64 j = 0; j < rows; j++)
+      for (gint64 i = 0; i < cols; i++) {
+        double w = pow(ECG_NET_SINCOS_BASE, -(double)(2 * (i / 2)) / (double)cols);
+        v[j * cols + i] = (float)(i % 2 == 0 ? sin(j * w) : cos(j * w));
+      }
+  } else if (fill == TOKEN) {
+    lethe_rng_fill_normal_f32(rng, v, n, 0.0f, 0.02f);
+  } else {
     for (gsize i = 0; i < n; i++)
-      lethe_tensor_f32(t)[i] = (float)fill;
+      v[i] = (float)fill;
+  }
   lethe_params_add(p, name, t, TRUE);
   lethe_tensor_unref(t);
 }
@@ -58,15 +87,15 @@ add_block(LetheParams *p, LetheRng *rng, const char *pre, guint d, guint mlp)
 #define NAME(s) (g_snprintf(n, sizeof n, "%s.%s", pre, s), n)
   add(p, rng, NAME("ln1.g"), d, 0, 1);
   add(p, rng, NAME("ln1.b"), d, 0, 0);
-  add(p, rng, NAME("qkv.w"), 3 * d, d, NAN);
+  add(p, rng, NAME("qkv.w"), 3 * d, d, XAVIER);
   add(p, rng, NAME("qkv.b"), 3 * d, 0, 0);
-  add(p, rng, NAME("out.w"), d, d, NAN);
+  add(p, rng, NAME("out.w"), d, d, XAVIER);
   add(p, rng, NAME("out.b"), d, 0, 0);
   add(p, rng, NAME("ln2.g"), d, 0, 1);
   add(p, rng, NAME("ln2.b"), d, 0, 0);
-  add(p, rng, NAME("fc1.w"), mlp, d, NAN);
+  add(p, rng, NAME("fc1.w"), mlp, d, XAVIER);
   add(p, rng, NAME("fc1.b"), mlp, 0, 0);
-  add(p, rng, NAME("fc2.w"), d, mlp, NAN);
+  add(p, rng, NAME("fc2.w"), d, mlp, XAVIER);
   add(p, rng, NAME("fc2.b"), d, 0, 0);
 #undef NAME
 }
@@ -78,35 +107,35 @@ ecg_net_new_params(const EcgArch *a, guint64 seed)
   LetheRng rng;
   lethe_rng_init(&rng, seed);
   char pre[32];
-  add(p, &rng, "enc.patch.w", a->dim, a->patch, NAN);
+  add(p, &rng, "enc.patch.w", a->dim, a->patch, XAVIER);
   add(p, &rng, "enc.patch.b", a->dim, 0, 0);
-  add(p, &rng, "enc.lead", a->leads, a->dim, NAN);
-  add(p, &rng, "enc.time", a->n_patches, a->dim, NAN);
-  add(p, &rng, "enc.cls", 1, a->dim, NAN);
+  add(p, &rng, "enc.lead", a->leads, a->dim, EMBED);
+  add(p, &rng, "enc.time", a->n_patches, a->dim, TIME_FILL);
+  add(p, &rng, "enc.cls", 1, a->dim, TOKEN);
   for (guint i = 0; i < a->depth; i++) {
     g_snprintf(pre, sizeof pre, "enc.b%u", i);
     add_block(p, &rng, pre, a->dim, a->mlp);
   }
   add(p, &rng, "enc.ln.g", a->dim, 0, 1);
   add(p, &rng, "enc.ln.b", a->dim, 0, 0);
-  add(p, &rng, "proj.fc1.w", a->dim, a->dim, NAN);
+  add(p, &rng, "proj.fc1.w", a->dim, a->dim, XAVIER);
   add(p, &rng, "proj.fc1.b", a->dim, 0, 0);
-  add(p, &rng, "proj.fc2.w", a->proj_dim, a->dim, NAN);
+  add(p, &rng, "proj.fc2.w", a->proj_dim, a->dim, XAVIER);
   add(p, &rng, "proj.fc2.b", a->proj_dim, 0, 0);
-  add(p, &rng, "dec.in.w", a->dec_dim, a->dim, NAN);
+  add(p, &rng, "dec.in.w", a->dec_dim, a->dim, XAVIER);
   add(p, &rng, "dec.in.b", a->dec_dim, 0, 0);
-  add(p, &rng, "dec.cond.w", a->dec_dim, a->dim, NAN);
+  add(p, &rng, "dec.cond.w", a->dec_dim, a->dim, XAVIER);
   add(p, &rng, "dec.cond.b", a->dec_dim, 0, 0);
-  add(p, &rng, "dec.mask", 1, a->dec_dim, NAN);
-  add(p, &rng, "dec.lead", a->leads, a->dec_dim, NAN);
-  add(p, &rng, "dec.time", a->n_patches, a->dec_dim, NAN);
+  add(p, &rng, "dec.mask", 1, a->dec_dim, TOKEN);
+  add(p, &rng, "dec.lead", a->leads, a->dec_dim, EMBED);
+  add(p, &rng, "dec.time", a->n_patches, a->dec_dim, TIME_FILL);
   for (guint i = 0; i < a->dec_depth; i++) {
     g_snprintf(pre, sizeof pre, "dec.b%u", i);
     add_block(p, &rng, pre, a->dec_dim, 4 * a->dec_dim);
   }
   add(p, &rng, "dec.ln.g", a->dec_dim, 0, 1);
   add(p, &rng, "dec.ln.b", a->dec_dim, 0, 0);
-  add(p, &rng, "dec.out.w", a->patch, a->dec_dim, NAN);
+  add(p, &rng, "dec.out.w", a->patch, a->dec_dim, TOKEN); /* predictions start near 0 */
   add(p, &rng, "dec.out.b", a->patch, 0, 0);
   return p;
 }
@@ -222,7 +251,7 @@ ecg_net_encode(EcgNet *net, const float *x, const guint8 *mask, LetheVar **token
 
 LetheVar *
 ecg_net_reconstruct_loss(EcgNet *net, LetheVar *tokens, const guint8 *mask, LetheVar *cond,
-                         const float *target)
+                         const float *target, gboolean patch_norm)
 {
   const EcgArch *a = net->arch;
   LetheTape *t = net->tape;
@@ -280,6 +309,10 @@ ecg_net_reconstruct_loss(EcgNet *net, LetheVar *tokens, const guint8 *mask, Leth
     for (guint s = 0; s < a->patch; s++)
       var2 += (src[s] - mean) * (src[s] - mean);
     double sd = sqrt(var2 / a->patch + 1e-6);
+    if (!patch_norm) {
+      mean = 0;
+      sd = 1;
+    }
     for (guint s = 0; s < a->patch; s++)
       ((float *)y->data)[(gsize)q * a->patch + s] = (float)((src[s] - mean) / sd);
   }

@@ -15,6 +15,11 @@
 
 G_BEGIN_DECLS
 
+/* The deviation of the initial lead and time embeddings. */
+#ifndef ECG_NET_EMBED_STD
+#define ECG_NET_EMBED_STD 0.5f
+#endif
+
 typedef struct {
   guint leads;     /* 12 */
   guint patch;     /* samples per patch */
@@ -31,7 +36,10 @@ gboolean ecg_arch_parse(const char *text, EcgArch *arch, GError **error);
 /**
  * ecg_net_new_params:
  * Every parameter (encoder "enc.*", projector "proj.*", decoder "dec.*"),
- * initialised from @seed: weights N(0, 0.02²), biases 0, layer-norm gains 1.
+ * initialised from @seed: weight matrices Xavier-uniform (±√(6 / (fan_in +
+ * fan_out)), as MAE), lead and time embeddings N(0, ECG_NET_EMBED_STD²) so
+ * that positions weigh as much as the patch contents, the global and mask
+ * tokens N(0, 0.02²), biases 0, layer-norm gains 1.
  */
 LetheParams *ecg_net_new_params(const EcgArch *arch, guint64 seed);
 
@@ -62,10 +70,11 @@ LetheVar *ecg_net_encode(EcgNet *net, const float *x, const guint8 *mask, LetheV
  * Decodes every token from the visible encoder @tokens, learned mask
  * tokens and, when @cond is not %NULL, an extra token from the global
  * vector @cond [1, dim]; returns the MSE on the hidden patches against
- * the per-patch standardised @target (leads × samples).
+ * @target (leads × samples), each hidden patch standardised on its own
+ * when @patch_norm (MAE's norm-pix loss), else as given.
  */
 LetheVar *ecg_net_reconstruct_loss(EcgNet *net, LetheVar *tokens, const guint8 *mask,
-                                   LetheVar *cond, const float *target);
+                                   LetheVar *cond, const float *target, gboolean patch_norm);
 
 /** ecg_net_project: the projector MLP on @g [n, dim] → [n, proj_dim]. */
 LetheVar *ecg_net_project(EcgNet *net, LetheVar *g);
