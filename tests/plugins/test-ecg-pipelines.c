@@ -48,7 +48,7 @@ test_core_ecg_pipeline_runs_reduced(void)
     fprintf(stderr, "\n%s\n%s\n", so, se);
   CU_ASSERT_EQUAL_FATAL(status, 0);
 
-  /* metrics.jsonl: a probe_auroc in [0, 1] from each of the 15 probes, and
+  /* metrics.jsonl: a probe_auroc in [0, 1] from each of the 20 probes, and
    * finite losses from the four pretrainings. */
   g_autofree char *metrics = g_build_filename(out, "metrics.jsonl", NULL);
   g_autofree char *text = NULL;
@@ -72,7 +72,7 @@ test_core_ecg_pipeline_runs_reduced(void)
       bad += !isfinite(v);
     }
   }
-  CU_ASSERT_EQUAL(g_hash_table_size(probes), 15);
+  CU_ASSERT_EQUAL(g_hash_table_size(probes), 20);
   CU_ASSERT_EQUAL(losses, 8);
   CU_ASSERT_EQUAL(bad, 0);
   g_autofree char *cleanup = g_strdup_printf("rm -rf '%s'", out);
