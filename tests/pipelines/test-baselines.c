@@ -195,24 +195,32 @@ test_retrained_oracle_forgets_the_class_and_keeps_the_rest(void)
 }
 
 static void
-test_ludb_rhythm_runs_a_subject_level_protocol(void)
+test_ludb_rhythm_beats_the_majority_answer_on_held_out_subjects(void)
 {
   if (lethe_test_shared_data() == NULL) {
     CU_FAIL("the shared data folder (LUDB) is missing");
     return;
   }
   g_autofree char *dir = NULL, *err = NULL;
-  const char *args[] = {"learn.epochs=1", NULL};
+  /* The data path given as from an installed copy; 4 epochs instead of 6. */
+  g_autofree char *path =
+      g_strdup_printf("ludb.path=%s/ecg/ludb-1.0.1.zip", lethe_test_shared_data());
+  const char *args[] = {path, "learn.epochs=4", NULL};
   CU_ASSERT_EQUAL_FATAL(run_pipeline("ludb-rhythm.lethe", args, &dir, &err), 0);
   double acc = metric(dir, "eval", "accuracy", 1), f1 = metric(dir, "eval", "macro_f1", 1);
   double bal = metric(dir, "eval", "balanced_acc", 1);
-  fprintf(stderr, "\n  ludb: accuracy %.4f, macro-F1 %.4f, balanced %.4f\n", acc, f1, bal);
-  /* 50 held-out subjects of 10 s records, 4 windows each: accuracy is a
-   * multiple of 1/200 */
-  CU_ASSERT_TRUE(acc >= 0.0 && acc <= 1.0);
-  CU_ASSERT_DOUBLE_EQUAL(acc * 200, round(acc * 200), 1e-9);
-  CU_ASSERT_TRUE(f1 >= 0.0 && f1 <= 1.0);
-  CU_ASSERT_TRUE(bal >= 0.0 && bal <= 1.0);
+  double share = metric(dir, "test-share", "mean", -1);
+  fprintf(stderr, "\n  ludb: accuracy %.4f, macro-F1 %.4f, balanced %.4f (sinus share %.2f)\n", acc,
+          f1, bal, share);
+  /* 50 held-out subjects of 10 s records, 2 windows each: accuracy is a
+   * multiple of 1/100; about 7 in 10 are in sinus rhythm. */
+  CU_ASSERT_DOUBLE_EQUAL(acc * 100, round(acc * 100), 1e-9);
+  CU_ASSERT_TRUE(share > 0.6 && share < 0.8);
+  /* A classifier, not the majority answer (macro-F1 0.41, balanced 0.5):
+   * 4 epochs measured 0.69, 0.68, 0.67 balanced, 0.67, 0.61, 0.62 macro-F1
+   * (seeds: the pipeline's, 1, 2). */
+  CU_ASSERT_TRUE(bal > 0.6);
+  CU_ASSERT_TRUE(f1 > 0.55);
   remove_tree(dir);
 }
 
@@ -266,7 +274,7 @@ test_an_empty_task_is_refused(void)
 LETHE_TEST_MAIN("baselines", LETHE_TEST(test_finetune_collapses_in_class_il_but_not_in_task_il),
                 LETHE_TEST(test_joint_stays_near_full_data_accuracy),
                 LETHE_TEST(test_retrained_oracle_forgets_the_class_and_keeps_the_rest),
-                LETHE_TEST(test_ludb_rhythm_runs_a_subject_level_protocol),
+                LETHE_TEST(test_ludb_rhythm_beats_the_majority_answer_on_held_out_subjects),
                 LETHE_TEST(test_labels_beyond_the_model_outputs_are_refused),
                 LETHE_TEST(test_model_that_does_not_take_the_data_is_refused),
                 LETHE_TEST(test_forgetting_a_class_that_does_not_exist_is_refused),

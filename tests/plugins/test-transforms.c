@@ -358,6 +358,42 @@ test_balance_repeats_or_drops_rows_per_class(void)
     CU_ASSERT_EQUAL(count_label(small, c), 1);
 }
 
+static void
+test_normalize_per_sample_scales_each_row_and_channel_alone(void)
+{
+  /* 3 samples × 2 channels × 50: channel c of sample i is a sine of
+   * amplitude (i + 1)(c + 1) around i − c. */
+  LetheFrame *f = lethe_frame_new();
+  gint64 shape[3] = {3, 2, 50};
+  LetheTensor *x = lethe_tensor_new(LETHE_DTYPE_F32, 3, shape);
+  for (gint64 i = 0; i < 3; i++)
+    for (gint64 c = 0; c < 2; c++)
+      for (gint64 t = 0; t < 50; t++)
+        lethe_tensor_f32(x)[(i * 2 + c) * 50 + t] =
+            (float)((i + 1) * (c + 1) * sin(t * 0.7) + (double)(i - c));
+  lethe_frame_take_tensor(f, "x", x);
+  lethe_frame_take_tensor(f, "y", lethe_tensor_new_1d(LETHE_DTYPE_I32, 3));
+  g_autoptr(LetheCheck) h = harness("normalize", P("per-sample=true"));
+  g_autoptr(LetheFrame) out = run_one(h, f, "output");
+  const float *o = lethe_tensor_f32(lethe_frame_get_tensor(out, "x"));
+  for (gint64 g = 0; g < 6; g++) {
+    double m = 0, v = 0;
+    for (gint64 t = 0; t < 50; t++)
+      m += o[g * 50 + t] / 50.0;
+    for (gint64 t = 0; t < 50; t++)
+      v += (o[g * 50 + t] - m) * (o[g * 50 + t] - m) / 50.0;
+    CU_ASSERT_DOUBLE_EQUAL(m, 0, 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(v, 1, 1e-4);
+  }
+  /* Every row then holds the same standardised sine. */
+  for (gint64 t = 0; t < 50; t++)
+    CU_ASSERT_DOUBLE_EQUAL(o[5 * 50 + t], o[t], 1e-4);
+  GError *error = NULL;
+  g_autoptr(LetheCheck) bad = harness("normalize", P("per-sample=true", "mean=0", "std=1"));
+  CU_ASSERT_FALSE(lethe_check_start(bad, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_INVALID, "drop 'mean' and 'std'");
+}
+
 LETHE_TEST_MAIN("transforms", LETHE_TEST(test_subset_is_stratified_ordered_and_keeps_ids),
                 LETHE_TEST(test_subset_count_and_seed_make_it_reproducible),
                 LETHE_TEST(test_subset_refuses_an_empty_result),
@@ -365,6 +401,7 @@ LETHE_TEST_MAIN("transforms", LETHE_TEST(test_subset_is_stratified_ordered_and_k
                 LETHE_TEST(test_normalize_standardises_each_feature_of_the_first_frame),
                 LETHE_TEST(test_normalize_uses_the_reference_and_fixed_values),
                 LETHE_TEST(test_normalize_refuses_data_of_another_shape),
+                LETHE_TEST(test_normalize_per_sample_scales_each_row_and_channel_alone),
                 LETHE_TEST(test_train_val_split_is_disjoint_and_stratified),
                 LETHE_TEST(test_train_val_split_by_group_keeps_subjects_whole),
                 LETHE_TEST(test_train_val_split_refuses_an_empty_side),

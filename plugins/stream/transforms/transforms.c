@@ -169,6 +169,13 @@ normalize_init(LetheNode *node, GError **error)
                 lethe_node_get_name(node), n_mean, n_std);
     return FALSE;
   }
+  if (n_mean > 0 && lethe_node_get_bool(node, "per-sample")) {
+    g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
+                "%s: per-sample scales each sample by its own statistics; drop 'mean' and 'std' "
+                "or set per-sample = false",
+                lethe_node_get_name(node));
+    return FALSE;
+  }
   for (gsize i = 0; i < n_std; i++)
     if (!(std[i] > 0.0)) {
       g_set_error(error, LETHE_ERROR, LETHE_ERROR_INVALID,
@@ -314,6 +321,43 @@ norm_stats_for(LetheNode *node, LetheFrame *reference, const LetheTensor *x, GEr
   return st->fitted;
 }
 
+/* per-sample: each row scaled by its own statistics, per channel for
+ * [N, C, …] (over=auto or channel), else over the whole row. */
+static LetheTensor *
+normalize_each_sample(LetheNode *node, const LetheTensor *src)
+{
+  gboolean minmax = g_str_equal(lethe_node_get_string(node, "method"), "minmax");
+  gboolean channels = src->rank >= 3 && !g_str_equal(lethe_node_get_string(node, "over"), "global");
+  gint64 n = src->shape[0], row = 1;
+  for (guint i = 1; i < src->rank; i++)
+    row *= src->shape[i];
+  gint64 n_groups = channels ? src->shape[1] : 1, inner = n_groups ? row / n_groups : 0;
+  LetheTensor *dst = lethe_tensor_new_uninit(LETHE_DTYPE_F32, src->rank, src->shape);
+  for (gint64 i = 0; i < n * n_groups; i++) {
+    const float *v = lethe_tensor_f32(src) + i * inner;
+    float *o = lethe_tensor_f32(dst) + i * inner;
+    double sum = 0, sum2 = 0, lo = INFINITY, hi = -INFINITY, shift, scale;
+    for (gint64 k = 0; k < inner; k++) {
+      sum += v[k];
+      sum2 += (double)v[k] * v[k];
+      lo = MIN(lo, v[k]);
+      hi = MAX(hi, v[k]);
+    }
+    if (minmax) {
+      shift = inner > 0 ? lo : 0.0;
+      scale = hi > lo ? 1.0 / (hi - lo) : 1.0;
+    } else {
+      double mean = inner > 0 ? sum / inner : 0.0;
+      double var = inner > 0 ? MAX(0.0, sum2 / inner - mean * mean) : 0.0;
+      shift = mean;
+      scale = var > 0 ? 1.0 / sqrt(var) : 1.0;
+    }
+    for (gint64 k = 0; k < inner; k++)
+      o[k] = (float)((v[k] - shift) * scale);
+  }
+  return dst;
+}
+
 static gboolean
 normalize_process(LetheNode *node, LetheFrame **inputs, GError **error)
 {
@@ -321,6 +365,12 @@ normalize_process(LetheNode *node, LetheFrame **inputs, GError **error)
   if (!get_x(lethe_node_get_name(node), inputs[0], "input", &x, error))
     return FALSE;
   g_autoptr(LetheTensor) src = lethe_tensor_contiguous(x);
+  if (lethe_node_get_bool(node, "per-sample")) {
+    LetheFrame *out = lethe_frame_copy(inputs[0]);
+    lethe_frame_take_tensor(out, "x", normalize_each_sample(node, src));
+    lethe_node_push(node, 0, out);
+    return TRUE;
+  }
   NormStats *s = norm_stats_for(node, inputs[1], src, error);
   if (s == NULL)
     return FALSE;
@@ -626,6 +676,9 @@ static const LetheParamSpec normalize_params[] = {
     {"mean", LETHE_PARAM_DOUBLE_LIST, "", -1e30, 1e30, NULL,
      "fixed means (one, or one per group) instead of fitted ones"},
     {"std", LETHE_PARAM_DOUBLE_LIST, "", -1e30, 1e30, NULL, "fixed standard deviations"},
+    {"per-sample", LETHE_PARAM_BOOL, "false", 0, 0, NULL,
+     "scale each sample by its own statistics (per channel for [N, C, …] unless over=global); "
+     "no reference, mean or std then"},
     {NULL},
 };
 static const LetheParamSpec split_params[] = {
