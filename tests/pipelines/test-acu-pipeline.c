@@ -1,5 +1,6 @@
-/* Lethe — pipelines/acu-continual-unlearning.lethe, reduced (6000 training
- * samples, width 512), run end to end with assertions on its numbers.
+/* Lethe — pipelines/acu-continual-unlearning.lethe and the quickstart (the
+ * README's main job), reduced (6000 training samples, width 512), run end
+ * to end with assertions on their numbers.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "lethe-test.h"
@@ -11,32 +12,41 @@
 #include <lethe/registry.h>
 #include <lethe/run.h>
 
-static GPtrArray *metrics; /* of the one run all tests read */
+static GPtrArray *metrics; /* of the run the current test reads */
+
+/* Runs pipelines/@file with @overrides once; later calls reuse its metrics. */
+static void
+run_file(const char *file, const char *const *overrides, GPtrArray **cache)
+{
+  if (*cache == NULL) {
+    g_autofree char *path =
+        g_build_filename(g_getenv("LETHE_SOURCE_ROOT"), "pipelines", file, NULL);
+    GError *err = NULL;
+    g_autoptr(LethePipeline) p =
+        lethe_pipeline_new_from_file(path, lethe_registry_get_default(), &err);
+    LETHE_ASSERT_NO_ERROR(err);
+    for (gsize i = 0; overrides[i]; i++) {
+      CU_ASSERT_TRUE(lethe_pipeline_override(p, overrides[i], &err));
+      LETHE_ASSERT_NO_ERROR(err);
+    }
+    g_autofree char *dir = g_dir_make_tmp("acu-pipeline-XXXXXX", &err);
+    g_autoptr(LetheRun) run = lethe_run_new(p);
+    lethe_run_set_output_dir(run, dir);
+    lethe_run_set_quiet(run, TRUE);
+    CU_ASSERT_TRUE(lethe_run_execute(run, &err));
+    LETHE_ASSERT_NO_ERROR(err);
+    *cache = g_ptr_array_ref(lethe_run_get_metrics(run));
+  }
+  metrics = *cache;
+}
 
 static void
 run_pipeline(void)
 {
-  if (metrics != NULL)
-    return;
-  g_autofree char *path = g_build_filename(g_getenv("LETHE_SOURCE_ROOT"), "pipelines",
-                                           "acu-continual-unlearning.lethe", NULL);
-  GError *err = NULL;
-  g_autoptr(LethePipeline) p =
-      lethe_pipeline_new_from_file(path, lethe_registry_get_default(), &err);
-  LETHE_ASSERT_NO_ERROR(err);
-  const char *overrides[] = {"train.limit=6000", "test.limit=2000", "learn.width=512",
-                             "oracle.width=512"};
-  for (gsize i = 0; i < G_N_ELEMENTS(overrides); i++) {
-    CU_ASSERT_TRUE(lethe_pipeline_override(p, overrides[i], &err));
-    LETHE_ASSERT_NO_ERROR(err);
-  }
-  g_autofree char *dir = g_dir_make_tmp("acu-pipeline-XXXXXX", &err);
-  g_autoptr(LetheRun) run = lethe_run_new(p);
-  lethe_run_set_output_dir(run, dir);
-  lethe_run_set_quiet(run, TRUE);
-  CU_ASSERT_TRUE(lethe_run_execute(run, &err));
-  LETHE_ASSERT_NO_ERROR(err);
-  metrics = g_ptr_array_ref(lethe_run_get_metrics(run));
+  static GPtrArray *cache;
+  static const char *const overrides[] = {"train.limit=6000", "test.limit=2000", "learn.width=512",
+                                          "oracle.width=512", NULL};
+  run_file("acu-continual-unlearning.lethe", overrides, &cache);
 }
 
 /* Every value of @node's metric @name, in the order recorded. */
@@ -52,8 +62,7 @@ values(const char *node, const char *name)
   return out;
 }
 
-/* The last value of @node's metric @name (an evaluator's metrics are
- * recorded once by the node and once from its unconnected output). */
+/* The last value of @node's metric @name. */
 static double
 value(const char *node, const char *name)
 {
@@ -100,5 +109,27 @@ test_acu_pipeline_matches_the_retrained_oracle(void)
   CU_ASSERT_TRUE(avg_acc >= 0.78);
 }
 
+static void
+test_quickstart_forgets_exactly_like_the_retrained_oracle(void)
+{
+  static GPtrArray *cache;
+  static const char *const overrides[] = {"train.limit=6000", "test.limit=2000", "learn.width=512",
+                                          "oracle.width=512", NULL};
+  run_file("quickstart.lethe", overrides, &cache);
+  g_autoptr(GArray) matrix = values("accuracy", "avg_acc");
+  CU_ASSERT_EQUAL(matrix->len, 1); /* each metric recorded once */
+  double avg_acc = value("accuracy", "avg_acc");
+  printf("\n  quickstart: avg_acc %.4f, forget_acc %.4f, retain_acc %.4f", avg_acc,
+         value("unlearning", "forget_acc"), value("unlearning", "retain_acc"));
+  CU_ASSERT_TRUE(avg_acc >= 0.78);
+  CU_ASSERT_EQUAL(value("unlearning", "forget_acc"), 0.0);
+  CU_ASSERT_TRUE(value("unlearning", "retain_acc") >= 0.8);
+  /* the oracle is ACIL retrained without class 3, with the same expansion */
+  CU_ASSERT_EQUAL(value("unlearning", "oracle_gap_retain_acc"), 0.0);
+  CU_ASSERT_EQUAL(value("unlearning", "oracle_gap_test_acc"), 0.0);
+  CU_ASSERT_TRUE(value("unlearning", "activation_distance") <= 1e-9);
+}
+
 LETHE_TEST_MAIN("acu-pipeline", LETHE_TEST(test_acu_pipeline_stays_exact_after_every_request),
-                LETHE_TEST(test_acu_pipeline_matches_the_retrained_oracle))
+                LETHE_TEST(test_acu_pipeline_matches_the_retrained_oracle),
+                LETHE_TEST(test_quickstart_forgets_exactly_like_the_retrained_oracle))
