@@ -399,7 +399,8 @@ task_list(gint64 first, GArray *others)
 {
   gint64 *list = g_new(gint64, others->len + 1);
   list[0] = first;
-  memcpy(list + 1, others->data, others->len * sizeof(gint64));
+  if (others->len > 0) /* an empty GArray's data may be NULL */
+    memcpy(list + 1, others->data, others->len * sizeof(gint64));
   return list;
 }
 
