@@ -9,6 +9,8 @@
 #include <lethe/plugin.h>
 #include <lethe/schema.h>
 
+#include "sync-private.h"
+
 G_BEGIN_DECLS
 
 /* Nothing here is API: the functions are exported only so the core's own
@@ -154,8 +156,8 @@ struct _LetheNode {
   LetheFrame **firing_inputs;
   const LetheSchema **firing_checked;
 
-  guint64 n_firings;
-  gint in_firing; /* atomic: >1 would mean two firings at once (a bug) */
+  guint64 n_firings; /* written by the firing thread only; read with node_firings() */
+  gint in_firing;    /* atomic: >1 would mean two firings at once (a bug) */
 
   /* Progress, under progress_lock: read by the front-end from another thread. */
   GMutex progress_lock;
@@ -165,6 +167,14 @@ struct _LetheNode {
   gint64 progress_us; /* first progress report with a fraction */
   gint64 finished_us;
 };
+
+/* Firings so far, from any thread (progress displays, run.json): the
+ * counter is stored and loaded atomically, without ordering. */
+static inline guint64
+node_firings(const LetheNode *node)
+{
+  return __atomic_load_n(&node->n_firings, __ATOMIC_RELAXED);
+}
 
 /* ---- node.c ---- */
 

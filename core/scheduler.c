@@ -91,12 +91,12 @@ blas_want(guint want)
 {
   if ((guint)g_atomic_int_get(&blas_current) == want)
     return;
-  g_mutex_lock(&blas_lock);
+  lethe_mutex_lock(&blas_lock);
   if ((guint)blas_current != want) {
     openblas_set_num_threads((int)want);
     g_atomic_int_set(&blas_current, (gint)want);
   }
-  g_mutex_unlock(&blas_lock);
+  lethe_mutex_unlock(&blas_lock);
 }
 
 /* ---- graph --------------------------------------------------------- */
@@ -104,6 +104,7 @@ blas_want(guint want)
 static void
 on_cancelled(GCancellable *cancellable, gpointer data)
 {
+  lethe_tsan_acquire(data); /* the graph as lethe_graph_new() made it */
   lethe_graph_stop(data);
 }
 
@@ -120,6 +121,9 @@ lethe_graph_new(guint threads, guint64 seed, GCancellable *cancellable)
   g_mutex_init(&g->lock);
   g_cond_init(&g->done);
   g->cancellable = cancellable ? g_object_ref(cancellable) : g_cancellable_new();
+  /* GCancellable runs the handler in the cancelling thread, through
+   * locks inside libglib that ThreadSanitizer cannot see. */
+  lethe_tsan_release(g);
   g->cancel_handler = g_cancellable_connect(g->cancellable, G_CALLBACK(on_cancelled), g, NULL);
   return g;
 }
@@ -232,7 +236,9 @@ lethe_graph_add(LetheGraph *g, LetheNode *node)
   node->graph = g;
   node->index = g->nodes->len;
   node->seed = lethe_rng_derive_seed(g->seed, node->name);
+  lethe_mutex_lock(&g->lock); /* against lethe_graph_stop() from another thread */
   g_ptr_array_add(g->nodes, node);
+  lethe_mutex_unlock(&g->lock);
 }
 
 guint
@@ -280,16 +286,18 @@ lethe_graph_stop(LetheGraph *g)
   if (!g_atomic_int_compare_and_exchange(&g->stopping, 0, 1))
     return;
   g_cancellable_cancel(g->cancellable);
-  /* Wake every producer waiting for queue space. */
+  /* Wake every producer waiting for queue space.  Under g->lock: a
+   * cancellation can come from another thread while the graph is still
+   * being built (lethe_graph_add() reallocates the array). */
+  lethe_mutex_lock(&g->lock);
   for (guint i = 0; i < g->nodes->len; i++) {
     LetheNode *n = g_ptr_array_index(g->nodes, i);
-    g_mutex_lock(&n->lock);
+    lethe_mutex_lock(&n->lock);
     g_cond_broadcast(&n->space);
-    g_mutex_unlock(&n->lock);
+    lethe_mutex_unlock(&n->lock);
   }
-  g_mutex_lock(&g->lock);
   g_cond_broadcast(&g->done);
-  g_mutex_unlock(&g->lock);
+  lethe_mutex_unlock(&g->lock);
 }
 
 LetheNode *
@@ -352,13 +360,13 @@ fail(LetheGraph *g, LetheNode *node, GError *err)
                       node->plugin);
   lethe_node_attribute_error(node, &err);
 
-  g_mutex_lock(&g->lock);
+  lethe_mutex_lock(&g->lock);
   if (g->error == NULL && !was_stopping) {
     g->error = err;
     g->failed = node;
     err = NULL;
   }
-  g_mutex_unlock(&g->lock);
+  lethe_mutex_unlock(&g->lock);
   if (err)
     g_debug("%s (after the run had already stopped)", err->message);
   g_clear_error(&err);
@@ -517,17 +525,21 @@ thread_enter(LetheGraph *g)
 static void
 thread_leave(LetheGraph *g)
 {
-  if (--inline_depth == 0)
-    g_atomic_int_dec_and_test(&g->active_threads);
+  if (--inline_depth == 0 && g_atomic_int_dec_and_test(&g->active_threads) && stopping(g)) {
+    /* lethe_graph_run() waits for this before it closes the pool. */
+    lethe_mutex_lock(&g->lock);
+    g_cond_broadcast(&g->done);
+    lethe_mutex_unlock(&g->lock);
+  }
 }
 
 static void
 mark_started(LetheNode *n)
 {
   if (G_UNLIKELY(n->started_us == 0)) {
-    g_mutex_lock(&n->progress_lock);
+    lethe_mutex_lock(&n->progress_lock);
     n->started_us = g_get_monotonic_time();
-    g_mutex_unlock(&n->progress_lock);
+    lethe_mutex_unlock(&n->progress_lock);
   }
 }
 
@@ -553,7 +565,7 @@ call_node(LetheGraph *g, LetheNode *n, gboolean flush)
     if (vt && vt->flush)
       ok = vt->flush(n, &err);
   } else {
-    n->n_firings++;
+    __atomic_store_n(&n->n_firings, n->n_firings + 1, __ATOMIC_RELAXED); /* node_firings() */
     if (vt && vt->process)
       ok = vt->process(n, is_source(n) ? NULL : n->firing_inputs, &err);
   }
@@ -580,7 +592,7 @@ finish(LetheGraph *g, LetheNode *n)
   guint64 dropped = 0;
   const InPort *starved = NULL;
 
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   n->finished = TRUE;
   for (guint i = 0; i < n->n_inputs; i++) {
     InPort *p = &n->in[i];
@@ -589,7 +601,7 @@ finish(LetheGraph *g, LetheNode *n)
     if (p->connected && p->sticky && p->latest == NULL && !(p->spec->flags & LETHE_PORT_OPTIONAL))
       starved = p;
   }
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
 
   if (starved && dropped > 0) {
     fail(g, n,
@@ -607,9 +619,9 @@ finish(LetheGraph *g, LetheNode *n)
   if (stopping(g) || !call_node(g, n, TRUE))
     return;
 
-  g_mutex_lock(&n->progress_lock);
+  lethe_mutex_lock(&n->progress_lock);
   n->finished_us = g_get_monotonic_time();
-  g_mutex_unlock(&n->progress_lock);
+  lethe_mutex_unlock(&n->progress_lock);
 
   for (guint o = 0; o < n->n_outputs; o++) {
     OutPort *out = &n->out[o];
@@ -624,11 +636,20 @@ finish(LetheGraph *g, LetheNode *n)
 
   if (g->finished_fn)
     g->finished_fn(n, g->finished_data);
-  g_mutex_lock(&g->lock);
+  lethe_mutex_lock(&g->lock);
   g->n_finished++;
   if (g->n_finished == g->nodes->len)
     g_cond_broadcast(&g->done);
-  g_mutex_unlock(&g->lock);
+  lethe_mutex_unlock(&g->lock);
+}
+
+/* GThreadPool hands the task over inside libglib, which ThreadSanitizer
+ * does not see (sync-private.h): publish what this thread did to @n. */
+static void
+pool_push(LetheGraph *g, LetheNode *n)
+{
+  lethe_tsan_release(n);
+  g_thread_pool_push(g->pool, n, NULL);
 }
 
 /* Hands @n, claimed (RUNNING) by this thread, to the pool or runs it now. */
@@ -636,10 +657,10 @@ static void
 dispatch(LetheGraph *g, LetheNode *n, gboolean may_inline)
 {
   if (g->pool && (!may_inline || inline_depth >= MAX_INLINE_DEPTH)) {
-    g_mutex_lock(&n->lock);
+    lethe_mutex_lock(&n->lock);
     n->state = NODE_SCHEDULED;
-    g_mutex_unlock(&n->lock);
-    g_thread_pool_push(g->pool, n, NULL);
+    lethe_mutex_unlock(&n->lock);
+    pool_push(g, n);
     return;
   }
   run_node(g, n);
@@ -651,35 +672,35 @@ static void
 run_node(LetheGraph *g, LetheNode *n)
 {
   thread_enter(g);
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   while (!stopping(g)) {
     if (can_fire(n)) {
       take_inputs(n);
-      g_mutex_unlock(&n->lock);
+      lethe_mutex_unlock(&n->lock);
       gboolean ok = call_node(g, n, FALSE);
       release_inputs(n);
-      g_mutex_lock(&n->lock);
+      lethe_mutex_lock(&n->lock);
       if (!ok)
         break;
       if (is_source(n) && g->pool && !n->ended && g_thread_pool_unprocessed(g->pool) > 0) {
         /* Yield: other work is waiting for a thread. */
         n->state = NODE_SCHEDULED;
-        g_mutex_unlock(&n->lock);
-        g_thread_pool_push(g->pool, n, NULL);
+        lethe_mutex_unlock(&n->lock);
+        pool_push(g, n);
         thread_leave(g);
         return;
       }
       continue;
     }
     if (should_finish(n)) {
-      g_mutex_unlock(&n->lock);
+      lethe_mutex_unlock(&n->lock);
       finish(g, n);
-      g_mutex_lock(&n->lock);
+      lethe_mutex_lock(&n->lock);
     }
     break;
   }
   n->state = NODE_IDLE;
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
   thread_leave(g);
 }
 
@@ -688,15 +709,18 @@ pool_run(gpointer data, gpointer user_data)
 {
   LetheNode *n = data;
   LetheGraph *g = user_data;
+  lethe_tsan_acquire(n); /* what pool_push() published */
 
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   if (n->state != NODE_SCHEDULED) { /* stolen by a producer, or a stale task */
-    g_mutex_unlock(&n->lock);
+    lethe_mutex_unlock(&n->lock);
+    lethe_tsan_release(g);
     return;
   }
   n->state = NODE_RUNNING;
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
   run_node(g, n);
+  lethe_tsan_release(g); /* seen by lethe_graph_run() once the pool has ended */
 }
 
 /* Called with c->lock held. */
@@ -727,7 +751,7 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame, GError **ove
   LetheFrame *drop = NULL;
   guint capacity = (guint)g_atomic_int_get(&g->capacity);
 
-  g_mutex_lock(&c->lock);
+  lethe_mutex_lock(&c->lock);
   if (p->sticky) {
     drop = p->latest;
     p->latest = frame;
@@ -739,16 +763,16 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame, GError **ove
     while (p->queue.len >= capacity && !stopping(g)) {
       if (c->state == NODE_RUNNING) {
         c->n_waiters++;
-        g_cond_wait(&c->space, &c->lock);
+        lethe_cond_wait(&c->space, &c->lock);
         c->n_waiters--;
         continue;
       }
       if (c->state == NODE_SCHEDULED || can_fire(c)) {
         /* Nobody is running it: drain it ourselves. */
         c->state = NODE_RUNNING;
-        g_mutex_unlock(&c->lock);
+        lethe_mutex_unlock(&c->lock);
         run_node(g, c);
-        g_mutex_lock(&c->lock);
+        lethe_mutex_lock(&c->lock);
         continue;
       }
       /* Starved on another input: waiting would never end.  The queue
@@ -772,7 +796,7 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame, GError **ove
     c->state = NODE_RUNNING;
     claimed = c;
   }
-  g_mutex_unlock(&c->lock);
+  lethe_mutex_unlock(&c->lock);
   if (drop)
     lethe_frame_unref(drop);
   return claimed;
@@ -783,13 +807,13 @@ deliver_eos(LetheGraph *g, LetheNode *c, guint port)
 {
   LetheNode *claimed = NULL;
 
-  g_mutex_lock(&c->lock);
+  lethe_mutex_lock(&c->lock);
   c->in[port].eos = TRUE;
   if (c->state == NODE_IDLE && (can_fire(c) || should_finish(c))) {
     c->state = NODE_RUNNING;
     claimed = c;
   }
-  g_mutex_unlock(&c->lock);
+  lethe_mutex_unlock(&c->lock);
   if (claimed)
     dispatch(g, claimed, TRUE);
 }
@@ -842,7 +866,7 @@ account_memory(LetheGraph *g, LetheNode *n, OutPort *o, const LetheFrame *frame)
   if (bytes <= o->largest || o->n_consumers == 0) /* only this thread writes o->largest */
     return TRUE;
 
-  g_mutex_lock(&g->mem_lock);
+  lethe_mutex_lock(&g->mem_lock);
   o->largest = bytes;
   guint64 sticky = 0, stream = 0, top = 0;
   const LetheNode *top_node = n;
@@ -873,7 +897,7 @@ account_memory(LetheGraph *g, LetheNode *n, OutPort *o, const LetheFrame *frame)
         (gint)(stream ? MIN(g->queue_size, (g->max_memory - sticky) / stream) : g->queue_size));
   guint64 top_frame = top_port->largest;
   guint top_edges = top_port->n_consumers;
-  g_mutex_unlock(&g->mem_lock);
+  lethe_mutex_unlock(&g->mem_lock);
   if (fits)
     return TRUE;
 
@@ -1022,17 +1046,23 @@ lethe_graph_run(LetheGraph *g, GError **error)
     LetheNode *n = g_ptr_array_index(g->nodes, i);
     if (is_source(n) || !has_connected_input(n)) {
       n->state = NODE_SCHEDULED;
-      g_thread_pool_push(g->pool, n, NULL);
+      pool_push(g, n);
     }
   }
 
-  g_mutex_lock(&g->lock);
-  while (g->n_finished < g->nodes->len && !stopping(g))
-    g_cond_wait(&g->done, &g->lock);
-  g_mutex_unlock(&g->lock);
+  /* After a stop, wait until no thread runs node code either: such a
+   * thread may still hand work to the pool (dispatch, a yielding source),
+   * which must not happen once g_thread_pool_free() has begun.  A task
+   * that starts later sees the stop before it touches the pool. */
+  lethe_mutex_lock(&g->lock);
+  while (g->n_finished < g->nodes->len &&
+         !(stopping(g) && g_atomic_int_get(&g->active_threads) == 0))
+    lethe_cond_wait(&g->done, &g->lock);
+  lethe_mutex_unlock(&g->lock);
 
   /* Wait for every task: after a stop they return at their next check. */
   g_thread_pool_free(g->pool, FALSE, TRUE);
+  lethe_tsan_acquire(g); /* every task has returned (pool_run) */
   g->pool = NULL;
 
   if (g->error) {
@@ -1093,27 +1123,27 @@ lethe_graph_fire_source(LetheGraph *g, LetheNode *n, GError **error)
   if (!harness_result(g, error))
     return FALSE;
 
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   gboolean fire = can_fire(n);
   if (fire)
     take_inputs(n);
   n->state = NODE_RUNNING;
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
 
   thread_enter(g);
   if (fire) {
     call_node(g, n, FALSE);
     release_inputs(n);
   }
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   gboolean done = !stopping(g) && should_finish(n);
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
   if (done)
     finish(g, n);
   thread_leave(g);
 
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   n->state = NODE_IDLE;
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
   return harness_result(g, error);
 }
