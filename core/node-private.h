@@ -51,6 +51,7 @@ typedef struct {
   GQueue *capture;
   gboolean capture_eos;
   guint64 n_pushed;
+  guint64 largest; /* bytes of the largest frame pushed (with a memory budget) */
 } OutPort;
 
 /* A growable ring of frames: an edge queue without an allocation per frame. */
@@ -194,6 +195,10 @@ LetheGraph *lethe_graph_new(guint threads, guint64 seed, GCancellable *cancellab
 void lethe_graph_free(LetheGraph *graph);
 void lethe_graph_set_output_dir(LetheGraph *graph, const char *dir);
 void lethe_graph_set_queue_size(LetheGraph *graph, guint frames);
+/* The bytes edge queues may hold, 0 for no budget (docs/execution.md). */
+void lethe_graph_set_max_memory(LetheGraph *graph, guint64 bytes);
+/* Frames each edge queue holds now: the queue size, or less under a budget. */
+guint lethe_graph_get_queue_capacity(LetheGraph *graph);
 void lethe_graph_set_metric_func(LetheGraph *graph, LetheGraphMetricFunc func, gpointer data);
 /* Called (from the node's thread) when a node has flushed and sent EOS. */
 void lethe_graph_set_finished_func(LetheGraph *graph, LetheGraphNodeFunc func, gpointer data);

@@ -27,6 +27,7 @@ struct _LetheRun {
   gboolean seed_set;
   guint threads;
   guint queue_size;
+  guint64 max_memory;
   gboolean quiet;
   gboolean checkpoints;
   gboolean resume;
@@ -159,6 +160,13 @@ lethe_run_get_restored(LetheRun *run)
 {
   g_return_val_if_fail(run != NULL, 0);
   return (guint)g_atomic_int_get(&run->restored);
+}
+
+void
+lethe_run_set_max_memory(LetheRun *run, guint64 bytes)
+{
+  g_return_if_fail(run != NULL);
+  run->max_memory = bytes;
 }
 
 void
@@ -354,6 +362,8 @@ write_record_locked(LetheRun *run)
       .seed = lethe_pipeline_get_seed(run->pipeline),
       .threads = lethe_run_get_threads(run),
       .checkpoints = run->checkpoints,
+      .max_memory = run->max_memory,
+      .queue_capacity = run->graph ? lethe_graph_get_queue_capacity(run->graph) : 0,
       .resumed = run->resume,
       .restored = (guint)g_atomic_int_get(&run->restored),
       .start = run->start,
@@ -682,6 +692,7 @@ lethe_run_execute(LetheRun *run, GError **error)
   lethe_graph_set_output_dir(graph, run->output_dir);
   if (run->queue_size)
     lethe_graph_set_queue_size(graph, run->queue_size);
+  lethe_graph_set_max_memory(graph, run->max_memory);
   lethe_graph_set_metric_func(graph, on_metric, run);
   lethe_graph_set_finished_func(graph, on_node_finished, run);
   lethe_graph_set_progress_func(graph, on_node_progress, run);

@@ -46,6 +46,12 @@ struct _LetheGraph {
   guint queue_size;
   gboolean inited;
 
+  /* --max-memory: the bytes edge queues may hold (0: no budget).  The
+   * capacity of every queue is lowered to fit it (docs/execution.md). */
+  guint64 max_memory;
+  gint capacity;   /* atomic: frames a queue holds now */
+  GMutex mem_lock; /* OutPort.largest */
+
   GCancellable *cancellable;
   gulong cancel_handler;
   gint stopping; /* atomic */
@@ -109,6 +115,8 @@ lethe_graph_new(guint threads, guint64 seed, GCancellable *cancellable)
   g->threads = threads;
   g->seed = seed;
   g->queue_size = DEFAULT_QUEUE_LEN;
+  g->capacity = DEFAULT_QUEUE_LEN;
+  g_mutex_init(&g->mem_lock);
   g_mutex_init(&g->lock);
   g_cond_init(&g->done);
   g->cancellable = cancellable ? g_object_ref(cancellable) : g_cancellable_new();
@@ -128,6 +136,7 @@ lethe_graph_free(LetheGraph *g)
   g_clear_error(&g->error);
   g_free(g->output_dir);
   g_mutex_clear(&g->lock);
+  g_mutex_clear(&g->mem_lock);
   g_cond_clear(&g->done);
   g_free(g);
 }
@@ -143,6 +152,19 @@ void
 lethe_graph_set_queue_size(LetheGraph *g, guint frames)
 {
   g->queue_size = MAX(frames, 1);
+  g_atomic_int_set(&g->capacity, (gint)g->queue_size);
+}
+
+void
+lethe_graph_set_max_memory(LetheGraph *g, guint64 bytes)
+{
+  g->max_memory = bytes;
+}
+
+guint
+lethe_graph_get_queue_capacity(LetheGraph *g)
+{
+  return (guint)g_atomic_int_get(&g->capacity);
 }
 
 void
@@ -677,13 +699,33 @@ pool_run(gpointer data, gpointer user_data)
   run_node(g, n);
 }
 
+/* Called with c->lock held. */
+static void
+starved_error(LetheNode *c, guint port, guint capacity, GError **error)
+{
+  const char *waits = "?";
+  for (guint i = 0; i < c->n_inputs; i++) {
+    const InPort *q = &c->in[i];
+    if (q->connected && !q->sticky && q->queue.len == 0 && !q->eos) {
+      waits = q->spec->name;
+      break;
+    }
+  }
+  g_set_error(error, LETHE_ERROR, LETHE_ERROR_LIMIT,
+              "node '%s' waits for a frame on its input '%s' while its input '%s' already holds "
+              "%u frame(s), all that --max-memory allows; the producer of '%s' pushes far ahead "
+              "of the producer of '%s': raise --max-memory, or interleave the two streams",
+              c->name, waits, c->in[port].spec->name, capacity, c->in[port].spec->name, waits);
+}
+
 /* Queues @frame (transfer full) on input @port of @c.  Returns @c claimed
  * (RUNNING) when the caller must run or dispatch it, else NULL. */
 static LetheNode *
-enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame)
+enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame, GError **over_budget)
 {
   InPort *p = &c->in[port];
   LetheFrame *drop = NULL;
+  guint capacity = (guint)g_atomic_int_get(&g->capacity);
 
   g_mutex_lock(&c->lock);
   if (p->sticky) {
@@ -694,7 +736,7 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame)
     p->n_dropped++;
     drop = frame;
   } else {
-    while (p->queue.len >= g->queue_size && !stopping(g)) {
+    while (p->queue.len >= capacity && !stopping(g)) {
       if (c->state == NODE_RUNNING) {
         c->n_waiters++;
         g_cond_wait(&c->space, &c->lock);
@@ -709,12 +751,20 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame)
         g_mutex_lock(&c->lock);
         continue;
       }
-      break; /* starved on another input: waiting would never end */
+      /* Starved on another input: waiting would never end.  The queue
+       * grows past its bound, unless a memory budget forbids it. */
+      if (g->max_memory && over_budget) {
+        starved_error(c, port, capacity, over_budget);
+        drop = frame;
+      }
+      break;
     }
-    if (stopping(g))
-      drop = frame;
-    else
-      frame_ring_push(&p->queue, frame);
+    if (drop == NULL) {
+      if (stopping(g))
+        drop = frame;
+      else
+        frame_ring_push(&p->queue, frame);
+    }
   }
 
   LetheNode *claimed = NULL;
@@ -755,6 +805,88 @@ already_checked(const LetheNode *n, const LetheFrame *frame, const LetheSchema *
     if (n->firing_inputs[i] == frame && n->firing_checked[i] == schema)
       return TRUE;
   }
+  return FALSE;
+}
+
+/* "4.0 KiB", with a plain space (GLib puts a no-break space there). */
+static char *
+format_size(guint64 bytes)
+{
+  char *text = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+  char *nbsp = strstr(text, "\xc2\xa0");
+  if (nbsp) {
+    *nbsp = ' ';
+    memmove(nbsp + 1, nbsp + 2, strlen(nbsp + 2) + 1);
+  }
+  return text;
+}
+
+static guint64
+frame_bytes(const LetheFrame *frame)
+{
+  guint64 bytes = 0;
+  for (guint i = 0; i < lethe_frame_get_n_tensors(frame); i++)
+    bytes += lethe_tensor_n_bytes(lethe_frame_get_nth(frame, i, NULL));
+  return bytes;
+}
+
+/* The memory budget: each edge may hold `capacity` frames (a sticky input
+ * one), each as large as the largest its producer has pushed so far.  When
+ * a frame raises a producer's largest, the capacity of every queue is
+ * lowered to keep that within --max-memory; when not even one frame per
+ * edge fits, the run is refused.  Called by the firing thread of @n. */
+static gboolean
+account_memory(LetheGraph *g, LetheNode *n, OutPort *o, const LetheFrame *frame)
+{
+  guint64 bytes = frame_bytes(frame);
+  if (bytes <= o->largest || o->n_consumers == 0) /* only this thread writes o->largest */
+    return TRUE;
+
+  g_mutex_lock(&g->mem_lock);
+  o->largest = bytes;
+  guint64 sticky = 0, stream = 0, top = 0;
+  const LetheNode *top_node = n;
+  const OutPort *top_port = o;
+  for (guint i = 0; i < g->nodes->len; i++) {
+    const LetheNode *m = g_ptr_array_index(g->nodes, i);
+    for (guint k = 0; k < m->n_outputs; k++) {
+      const OutPort *q = &m->out[k];
+      for (guint c = 0; c < q->n_consumers; c++) {
+        const Consumer *to = &q->consumers[c];
+        if (to->node && to->node->in[to->port].sticky)
+          sticky += q->largest;
+        else
+          stream += q->largest;
+      }
+      if (q->largest * q->n_consumers > top) {
+        top = q->largest * q->n_consumers;
+        top_node = m;
+        top_port = q;
+      }
+    }
+  }
+  guint64 need = sticky + stream;
+  gboolean fits = need <= g->max_memory;
+  if (fits)
+    g_atomic_int_set(
+        &g->capacity,
+        (gint)(stream ? MIN(g->queue_size, (g->max_memory - sticky) / stream) : g->queue_size));
+  guint64 top_frame = top_port->largest;
+  guint top_edges = top_port->n_consumers;
+  g_mutex_unlock(&g->mem_lock);
+  if (fits)
+    return TRUE;
+
+  g_autofree char *budget = format_size(g->max_memory);
+  g_autofree char *total = format_size(need);
+  g_autofree char *largest = format_size(top_frame);
+  fail(g, n,
+       g_error_new(LETHE_ERROR, LETHE_ERROR_LIMIT,
+                   "the edge queues need more memory than --max-memory %s allows: with one frame "
+                   "on each edge they may hold %s, most of it frames of %s from '%s' output "
+                   "'%s' on %u edge(s); raise --max-memory to at least %s, or make the frames "
+                   "smaller",
+                   budget, total, largest, top_node->name, top_port->spec->name, top_edges, total));
   return FALSE;
 }
 
@@ -809,6 +941,10 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
       return FALSE;
     }
   }
+  if (G_UNLIKELY(g->max_memory) && !account_memory(g, n, o, frame)) {
+    lethe_frame_unref(frame);
+    return FALSE;
+  }
   o->n_pushed++;
   if (o->is_model && g->checkpoint_fn && !checkpoint(g, n, port, frame)) {
     lethe_frame_unref(frame);
@@ -826,7 +962,12 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
     return TRUE;
   }
   if (o->n_consumers == 1) {
-    LetheNode *c = enqueue(g, o->consumers[0].node, o->consumers[0].port, frame);
+    GError *over = NULL;
+    LetheNode *c = enqueue(g, o->consumers[0].node, o->consumers[0].port, frame, &over);
+    if (over) {
+      fail(g, n, over);
+      return FALSE;
+    }
     if (c)
       dispatch(g, c, TRUE);
     return !stopping(g);
@@ -838,11 +979,15 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
   guint n_claimed = 0;
   for (guint k = 0; k + 1 < o->n_consumers; k++)
     lethe_frame_ref(frame);
+  GError *over = NULL;
   for (guint k = 0; k < o->n_consumers; k++) {
-    LetheNode *c = enqueue(g, o->consumers[k].node, o->consumers[k].port, frame);
+    LetheNode *c =
+        enqueue(g, o->consumers[k].node, o->consumers[k].port, frame, over ? NULL : &over);
     if (c)
       claimed[n_claimed++] = c;
   }
+  if (over)
+    fail(g, n, over); /* the claimed ones see the stop and return */
   for (guint k = 0; k < n_claimed; k++)
     dispatch(g, claimed[k], k + 1 == n_claimed);
   return !stopping(g);
@@ -925,7 +1070,7 @@ lethe_graph_deliver(LetheGraph *g, LetheNode *n, guint in, LetheFrame *frame, GE
     lethe_frame_unref(frame);
     return FALSE;
   }
-  LetheNode *c = enqueue(g, n, in, frame);
+  LetheNode *c = enqueue(g, n, in, frame, NULL);
   if (c)
     run_node(g, c);
   return harness_result(g, error);
