@@ -516,6 +516,35 @@ test_resume_refuses_what_it_cannot_resume(void)
   rm_rf(work);
 }
 
+/* A checkpoint that cannot be written fails the node that pushed the
+ * model, with the file and the reason; the checkpoints before it stay.
+ * (A folder where the file should go: rename() cannot replace it, even
+ * for root.) */
+static void
+test_checkpoint_that_cannot_be_written_fails_the_node(void)
+{
+  g_autofree char *work = make_workdir();
+  g_autofree char *out = g_build_filename(work, "out", NULL);
+  g_autofree char *blocker = g_build_filename(out, "checkpoints", "learn-v2.safetensors", NULL);
+  CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(blocker, 0700), 0);
+  g_autofree char *file = g_build_filename(work, "p.lethe", NULL);
+  g_autofree char *err = NULL;
+  CU_ASSERT_EQUAL(run_cli(&err, (const char *[]){"-q", "--checkpoint", "-o", out, file, NULL}), 1);
+  const char *want = "node 'learn' (plugin sgd) failed: cannot write the checkpoint of model "
+                     "version 2: ";
+  if (!strstr(err, want) || !strstr(err, blocker))
+    fprintf(stderr, "\n%s\n", err);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, blocker));
+  g_autofree char *first = g_build_filename(out, "checkpoints", "learn-v1.safetensors", NULL);
+  GError *error = NULL;
+  g_autoptr(LetheFrame) model = lethe_safetensors_load(first, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  CU_ASSERT_EQUAL(lethe_frame_get_meta_int(model, "version", -1), 1);
+  rm_rf(work);
+}
+
 LETHE_TEST_MAIN("crash-safety", LETHE_TEST(test_sigkill_leaves_whole_files_and_earlier_checkpoints),
                 LETHE_TEST(test_resume_reaches_the_numbers_of_an_uninterrupted_run),
-                LETHE_TEST(test_resume_refuses_what_it_cannot_resume))
+                LETHE_TEST(test_resume_refuses_what_it_cannot_resume),
+                LETHE_TEST(test_checkpoint_that_cannot_be_written_fails_the_node))
