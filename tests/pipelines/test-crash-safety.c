@@ -299,9 +299,15 @@ test_sigkill_leaves_whole_files_and_earlier_checkpoints(void)
   g_autofree char *ref = g_build_filename(work, "ref", NULL);
   GError *error = NULL;
 
-  /* An uninterrupted run: every checkpoint, and how long a run lasts. */
+  /* An uninterrupted run: every checkpoint, when the first one appears
+   * (start-up before it can take most of a short run) and how long a run
+   * lasts. */
+  g_autofree char *first = g_build_filename(ref, "checkpoints", "learn-v1.safetensors", NULL);
   gint64 t0 = g_get_monotonic_time();
   g_autoptr(GSubprocess) full = start_run(work, ref);
+  for (int i = 0; i < 20000 && !g_file_test(first, G_FILE_TEST_EXISTS); i++)
+    g_usleep(500);
+  double first_seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
   CU_ASSERT_TRUE_FATAL(g_subprocess_wait(full, NULL, &error));
   double run_seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
   CU_ASSERT_EQUAL_FATAL(g_subprocess_get_exit_status(full), 0);
@@ -319,7 +325,10 @@ test_sigkill_leaves_whole_files_and_earlier_checkpoints(void)
   for (guint k = 0; k < kills; k++) {
     g_autofree char *name = g_strdup_printf("kill%u", k);
     g_autofree char *out = g_build_filename(work, name, NULL);
-    gulong delay = (gulong)(g_rand_double_range(rand, 0.05, 1.0) * run_seconds * G_USEC_PER_SEC);
+    /* Mostly while checkpoints and metrics are being written: from just
+     * before the first checkpoint to the end of the run. */
+    double at = g_rand_double_range(rand, 0.8 * first_seconds, MAX(run_seconds, first_seconds));
+    gulong delay = (gulong)(at * G_USEC_PER_SEC);
     g_autoptr(GSubprocess) proc = start_run(work, out);
     g_usleep(delay);
     g_subprocess_force_exit(proc); /* SIGKILL */
@@ -337,12 +346,14 @@ test_sigkill_leaves_whole_files_and_earlier_checkpoints(void)
     total.tmp_other += c.tmp_other;
     rm_rf(out);
   }
-  printf("\ncrash safety (seed %u): %u SIGKILLs over a %.2f s run; %u files checked whole "
+  printf("\ncrash safety (seed %u): %u SIGKILLs between %.2f s and %.2f s of a run (first "
+         "checkpoint at %.2f s); %u files checked whole "
          "(%u checkpoints loaded, %u metrics lines parsed); %u kills came after the first "
          "checkpoint; %u kills landed inside a write (temporaries left: %u checkpoint, %u "
          "metrics, %u other)\n",
-         seed, kills, run_seconds, total.files, total.checkpoints, total.metric_lines, after_first,
-         mid_write, total.tmp_checkpoint, total.tmp_metrics, total.tmp_other);
+         seed, kills, 0.8 * first_seconds, run_seconds, first_seconds, total.files,
+         total.checkpoints, total.metric_lines, after_first, mid_write, total.tmp_checkpoint,
+         total.tmp_metrics, total.tmp_other);
   /* The kills must have hit the part of the run that writes checkpoints. */
   CU_ASSERT_TRUE(after_first >= kills / 4);
   CU_ASSERT_TRUE(total.checkpoints > 0);
