@@ -5,6 +5,8 @@
  * followed by the data, so creating a buffer costs one posix_memalign and
  * ref/unref are a single atomic instruction each.
  */
+#include "sync-private.h"
+
 #include <lethe/buffer.h>
 #include <lethe/error.h>
 
@@ -338,12 +340,12 @@ pool_core_recycle(PoolCore *core, LetheBuffer *buffer)
 {
   gboolean kept = FALSE;
 
-  g_mutex_lock(&core->lock);
+  lethe_mutex_lock(&core->lock);
   if (!core->closed && core->free_list->len < core->max_free) {
     g_ptr_array_add(core->free_list, buffer);
     kept = TRUE;
   }
-  g_mutex_unlock(&core->lock);
+  lethe_mutex_unlock(&core->lock);
   return kept;
 }
 
@@ -369,10 +371,10 @@ lethe_buffer_pool_acquire(LetheBufferPool *pool)
   PoolCore *core = pool->core;
   LetheBuffer *buffer = NULL;
 
-  g_mutex_lock(&core->lock);
+  lethe_mutex_lock(&core->lock);
   if (core->free_list->len > 0)
     buffer = g_ptr_array_steal_index_fast(core->free_list, core->free_list->len - 1);
-  g_mutex_unlock(&core->lock);
+  lethe_mutex_unlock(&core->lock);
 
   if (buffer) {
     g_atomic_int_set(&buffer->ref_count, 1);
@@ -392,11 +394,11 @@ lethe_buffer_pool_free(LetheBufferPool *pool)
   PoolCore *core = pool->core;
   GPtrArray *idle;
 
-  g_mutex_lock(&core->lock);
+  lethe_mutex_lock(&core->lock);
   core->closed = TRUE;
   idle = core->free_list;
   core->free_list = g_ptr_array_new();
-  g_mutex_unlock(&core->lock);
+  lethe_mutex_unlock(&core->lock);
 
   for (guint i = 0; i < idle->len; i++) {
     LetheBuffer *buffer = idle->pdata[i];
@@ -413,8 +415,8 @@ guint
 lethe_buffer_pool_get_n_free(LetheBufferPool *pool)
 {
   g_return_val_if_fail(pool != NULL, 0);
-  g_mutex_lock(&pool->core->lock);
+  lethe_mutex_lock(&pool->core->lock);
   guint n = pool->core->free_list->len;
-  g_mutex_unlock(&pool->core->lock);
+  lethe_mutex_unlock(&pool->core->lock);
   return n;
 }

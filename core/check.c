@@ -349,7 +349,7 @@ guint64
 lethe_check_get_n_firings(LetheCheck *check)
 {
   g_return_val_if_fail(check != NULL, 0);
-  return check->node->n_firings;
+  return node_firings(check->node);
 }
 
 GPtrArray *

@@ -9,6 +9,8 @@
 #include <lethe/plugin.h>
 #include <lethe/schema.h>
 
+#include "sync-private.h"
+
 G_BEGIN_DECLS
 
 /* Nothing here is API: the functions are exported only so the core's own
@@ -51,6 +53,7 @@ typedef struct {
   GQueue *capture;
   gboolean capture_eos;
   guint64 n_pushed;
+  guint64 largest; /* bytes of the largest frame pushed (with a memory budget) */
 } OutPort;
 
 /* A growable ring of frames: an edge queue without an allocation per frame. */
@@ -153,8 +156,8 @@ struct _LetheNode {
   LetheFrame **firing_inputs;
   const LetheSchema **firing_checked;
 
-  guint64 n_firings;
-  gint in_firing; /* atomic: >1 would mean two firings at once (a bug) */
+  guint64 n_firings; /* written by the firing thread only; read with node_firings() */
+  gint in_firing;    /* atomic: >1 would mean two firings at once (a bug) */
 
   /* Progress, under progress_lock: read by the front-end from another thread. */
   GMutex progress_lock;
@@ -164,6 +167,14 @@ struct _LetheNode {
   gint64 progress_us; /* first progress report with a fraction */
   gint64 finished_us;
 };
+
+/* Firings so far, from any thread (progress displays, run.json): the
+ * counter is stored and loaded atomically, without ordering. */
+static inline guint64
+node_firings(const LetheNode *node)
+{
+  return __atomic_load_n(&node->n_firings, __ATOMIC_RELAXED);
+}
 
 /* ---- node.c ---- */
 
@@ -194,6 +205,10 @@ LetheGraph *lethe_graph_new(guint threads, guint64 seed, GCancellable *cancellab
 void lethe_graph_free(LetheGraph *graph);
 void lethe_graph_set_output_dir(LetheGraph *graph, const char *dir);
 void lethe_graph_set_queue_size(LetheGraph *graph, guint frames);
+/* The bytes edge queues may hold, 0 for no budget (docs/execution.md). */
+void lethe_graph_set_max_memory(LetheGraph *graph, guint64 bytes);
+/* Frames each edge queue holds now: the queue size, or less under a budget. */
+guint lethe_graph_get_queue_capacity(LetheGraph *graph);
 void lethe_graph_set_metric_func(LetheGraph *graph, LetheGraphMetricFunc func, gpointer data);
 /* Called (from the node's thread) when a node has flushed and sent EOS. */
 void lethe_graph_set_finished_func(LetheGraph *graph, LetheGraphNodeFunc func, gpointer data);

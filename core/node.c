@@ -348,16 +348,16 @@ void
 lethe_node_end_stream(LetheNode *node)
 {
   g_return_if_fail(node != NULL);
-  g_mutex_lock(&node->lock);
+  lethe_mutex_lock(&node->lock);
   node->ended = TRUE;
-  g_mutex_unlock(&node->lock);
+  lethe_mutex_unlock(&node->lock);
 }
 
 void
 lethe_node_progress(LetheNode *node, const char *what, double fraction)
 {
   g_return_if_fail(node != NULL);
-  g_mutex_lock(&node->progress_lock);
+  lethe_mutex_lock(&node->progress_lock);
   if (what && g_strcmp0(what, node->progress_what) != 0) {
     g_free(node->progress_what);
     node->progress_what = g_strdup(what);
@@ -365,7 +365,7 @@ lethe_node_progress(LetheNode *node, const char *what, double fraction)
   if (fraction >= 0 && node->progress_us == 0)
     node->progress_us = g_get_monotonic_time();
   node->progress_fraction = fraction > 1 ? 1 : fraction;
-  g_mutex_unlock(&node->progress_lock);
+  lethe_mutex_unlock(&node->progress_lock);
   lethe_graph_progress(node);
 }
 

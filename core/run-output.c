@@ -152,6 +152,13 @@ lethe_run_write_record(const char *path, const RunRecord *r, GError **error)
   json_builder_add_int_value(b, r->threads);
   json_builder_set_member_name(b, "checkpoints");
   json_builder_add_boolean_value(b, r->checkpoints);
+  json_builder_set_member_name(b, "max_memory");
+  if (r->max_memory)
+    json_builder_add_int_value(b, (gint64)r->max_memory);
+  else
+    json_builder_add_null_value(b);
+  json_builder_set_member_name(b, "queue_capacity");
+  json_builder_add_int_value(b, r->queue_capacity);
   json_builder_set_member_name(b, "resumed");
   json_builder_add_boolean_value(b, r->resumed);
   json_builder_set_member_name(b, "restored_checkpoints");

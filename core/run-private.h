@@ -30,6 +30,8 @@ typedef struct {
   guint64 seed;
   guint threads;
   gboolean checkpoints;
+  guint64 max_memory;   /* 0: none */
+  guint queue_capacity; /* frames per edge queue in force at the end */
   gboolean resumed;
   guint restored;
   GDateTime *start;

@@ -27,6 +27,7 @@ struct _LetheRun {
   gboolean seed_set;
   guint threads;
   guint queue_size;
+  guint64 max_memory;
   gboolean quiet;
   gboolean checkpoints;
   gboolean resume;
@@ -162,6 +163,13 @@ lethe_run_get_restored(LetheRun *run)
 }
 
 void
+lethe_run_set_max_memory(LetheRun *run, guint64 bytes)
+{
+  g_return_if_fail(run != NULL);
+  run->max_memory = bytes;
+}
+
+void
 lethe_run_set_quiet(LetheRun *run, gboolean quiet)
 {
   g_return_if_fail(run != NULL);
@@ -194,9 +202,9 @@ LetheRunStatus
 lethe_run_get_status(LetheRun *run)
 {
   g_return_val_if_fail(run != NULL, LETHE_RUN_FAILED);
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   LetheRunStatus s = run->status;
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
   return s;
 }
 
@@ -259,10 +267,10 @@ lethe_run_get_metrics(LetheRun *run)
 {
   g_return_val_if_fail(run != NULL, NULL);
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lethe_metric_free);
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   for (guint i = 0; i < run->metrics->len; i++)
     g_ptr_array_add(out, metric_copy(g_ptr_array_index(run->metrics, i)));
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
   return out;
 }
 
@@ -273,7 +281,7 @@ lethe_run_get_progress(LetheRun *run)
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lethe_node_progress_free);
   gint64 now = g_get_monotonic_time();
 
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   guint n = run->graph ? lethe_graph_get_n_nodes(run->graph) : 0;
   for (guint i = 0; i < n; i++) {
     LetheNode *node = lethe_graph_get_node(run->graph, i);
@@ -281,8 +289,8 @@ lethe_run_get_progress(LetheRun *run)
     p->node = g_strdup(node->name);
     p->plugin = g_strdup(node->plugin);
     p->node_type = g_strdup(node->type->name);
-    p->firings = node->n_firings;
-    g_mutex_lock(&node->progress_lock);
+    p->firings = node_firings(node);
+    lethe_mutex_lock(&node->progress_lock);
     p->what = g_strdup(node->progress_what);
     p->fraction = node->progress_fraction;
     p->started = node->started_us != 0;
@@ -294,10 +302,10 @@ lethe_run_get_progress(LetheRun *run)
       double spent = (double)(now - node->progress_us) / G_USEC_PER_SEC;
       p->eta = spent / p->fraction * (1 - p->fraction);
     }
-    g_mutex_unlock(&node->progress_lock);
+    lethe_mutex_unlock(&node->progress_lock);
     g_ptr_array_add(out, p);
   }
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
   return out;
 }
 
@@ -337,14 +345,14 @@ write_record_locked(LetheRun *run)
     r->name = g_strdup(node->name);
     r->node_type = g_strdup(node->type->name);
     r->plugin = g_strdup(node->plugin);
-    r->firings = node->n_firings;
-    g_mutex_lock(&node->progress_lock);
+    r->firings = node_firings(node);
+    lethe_mutex_lock(&node->progress_lock);
     r->finished = node->finished_us != 0;
     if (node->started_us)
       r->seconds =
           (double)((r->finished ? node->finished_us : g_get_monotonic_time()) - node->started_us) /
           G_USEC_PER_SEC;
-    g_mutex_unlock(&node->progress_lock);
+    lethe_mutex_unlock(&node->progress_lock);
     g_ptr_array_add(nodes, r);
   }
 
@@ -354,6 +362,8 @@ write_record_locked(LetheRun *run)
       .seed = lethe_pipeline_get_seed(run->pipeline),
       .threads = lethe_run_get_threads(run),
       .checkpoints = run->checkpoints,
+      .max_memory = run->max_memory,
+      .queue_capacity = run->graph ? lethe_graph_get_queue_capacity(run->graph) : 0,
       .resumed = run->resume,
       .restored = (guint)g_atomic_int_get(&run->restored),
       .start = run->start,
@@ -378,11 +388,11 @@ notify_progress(LetheRun *run, gboolean force)
   if (run->quiet || run->progress_fn == NULL)
     return;
   gint64 now = g_get_monotonic_time();
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   gboolean due = force || now - run->progress_us >= PROGRESS_INTERVAL_US;
   if (due)
     run->progress_us = now;
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
   if (due)
     run->progress_fn(run, run->progress_data);
 }
@@ -400,23 +410,23 @@ on_metric(LetheNode *node, const char *name, gint64 step, double value, const ch
   m->value = value;
   m->value_json = g_strdup(value_json);
 
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   m->seconds = (double)(g_get_monotonic_time() - run->start_us) / G_USEC_PER_SEC;
   g_ptr_array_add(run->metrics, m);
   run->metrics_dirty = TRUE;
   if (g_get_monotonic_time() >= run->metrics_next_us)
     write_metrics_locked(run);
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
 }
 
 static void
 on_node_finished(LetheNode *node, gpointer data)
 {
   LetheRun *run = data;
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   if (run->metrics_dirty)
     write_metrics_locked(run);
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
   notify_progress(run, TRUE);
 }
 
@@ -610,7 +620,7 @@ build_graph(LetheRun *run, LetheGraph *graph, GError **error)
 static void
 finish_run(LetheRun *run, LetheRunStatus status, int exit_status, const GError *error)
 {
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   run->status = status;
   run->exit_status = exit_status;
   run->end = g_date_time_new_now_utc();
@@ -620,7 +630,7 @@ finish_run(LetheRun *run, LetheRunStatus status, int exit_status, const GError *
     write_metrics_locked(run);
     write_record_locked(run);
   }
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
 }
 
 gboolean
@@ -636,11 +646,11 @@ lethe_run_execute(LetheRun *run, GError **error)
   g_autofree char *keyfile_path = NULL;
   gboolean ok;
 
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   run->status = LETHE_RUN_RUNNING;
   run->start = g_date_time_new_now_utc();
   run->start_us = g_get_monotonic_time();
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
 
   if (run->seed_set)
     lethe_pipeline_set_seed(run->pipeline, run->seed);
@@ -682,6 +692,7 @@ lethe_run_execute(LetheRun *run, GError **error)
   lethe_graph_set_output_dir(graph, run->output_dir);
   if (run->queue_size)
     lethe_graph_set_queue_size(graph, run->queue_size);
+  lethe_graph_set_max_memory(graph, run->max_memory);
   lethe_graph_set_metric_func(graph, on_metric, run);
   lethe_graph_set_finished_func(graph, on_node_finished, run);
   lethe_graph_set_progress_func(graph, on_node_progress, run);
@@ -689,10 +700,10 @@ lethe_run_execute(LetheRun *run, GError **error)
     lethe_graph_set_checkpoint_func(graph, on_checkpoint, run);
   if (run->resume)
     lethe_graph_set_resume_func(graph, on_resume, run);
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   run->graph = graph;
   write_record_locked(run);
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
 
   if (!build_graph(run, graph, &local))
     goto failed;
@@ -723,10 +734,10 @@ refused : {
   if (local == NULL)
     local = g_error_new_literal(LETHE_ERROR, LETHE_ERROR_INVALID,
                                 "resuming needs the output folder of the interrupted run");
-  g_mutex_lock(&run->lock);
+  lethe_mutex_lock(&run->lock);
   run->status = LETHE_RUN_FAILED;
   run->exit_status = 2;
-  g_mutex_unlock(&run->lock);
+  lethe_mutex_unlock(&run->lock);
   g_propagate_error(error, local);
   return FALSE;
 }

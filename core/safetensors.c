@@ -334,6 +334,38 @@ read_metadata(const char *origin, JsonNode *node, LetheFrame *frame, GError **er
   return TRUE;
 }
 
+/* The length of the JSON object that starts @text (at most @len bytes):
+ * braces and brackets outside strings balanced, escapes skipped; 0 when it
+ * does not close.  The header must be that object plus space padding: the
+ * format pads with spaces, and json-glib 1.6 leaks the parsed tree when
+ * trailing content makes it fail, so trailing bytes are refused here. */
+static gsize
+json_object_extent(const char *text, gsize len)
+{
+  gsize depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0)
+        return 0;
+      if (--depth == 0)
+        return i + 1;
+    }
+  }
+  return 0;
+}
+
 LetheFrame *
 lethe_safetensors_load_buffer(LetheBuffer *buffer, const char *origin, GError **error)
 {
@@ -373,6 +405,22 @@ lethe_safetensors_load_buffer(LetheBuffer *buffer, const char *origin, GError **
     return NULL;
   }
   gsize data_start = 8 + header_len, data_size = size - data_start;
+  gsize extent = json_object_extent((const char *)bytes + 8, header_len);
+  if (extent == 0) {
+    corrupt(error, origin, "the JSON header (bytes 8 to %" G_GSIZE_FORMAT ") is not closed",
+            data_start);
+    return NULL;
+  }
+  for (gsize i = 8 + extent; i < data_start; i++) {
+    if (bytes[i] != ' ' && bytes[i] != '\t' && bytes[i] != '\n' && bytes[i] != '\r') {
+      corrupt(error, origin,
+              "the JSON header ends at byte offset %" G_GSIZE_FORMAT
+              " but the header length runs to %" G_GSIZE_FORMAT " and byte %" G_GSIZE_FORMAT
+              " is not padding",
+              8 + extent, data_start, i);
+      return NULL;
+    }
+  }
 
   g_autoptr(JsonParser) parser = json_parser_new_immutable();
   g_autoptr(GError) local = NULL;

@@ -46,6 +46,12 @@ struct _LetheGraph {
   guint queue_size;
   gboolean inited;
 
+  /* --max-memory: the bytes edge queues may hold (0: no budget).  The
+   * capacity of every queue is lowered to fit it (docs/execution.md). */
+  guint64 max_memory;
+  gint capacity;   /* atomic: frames a queue holds now */
+  GMutex mem_lock; /* OutPort.largest */
+
   GCancellable *cancellable;
   gulong cancel_handler;
   gint stopping; /* atomic */
@@ -85,12 +91,12 @@ blas_want(guint want)
 {
   if ((guint)g_atomic_int_get(&blas_current) == want)
     return;
-  g_mutex_lock(&blas_lock);
+  lethe_mutex_lock(&blas_lock);
   if ((guint)blas_current != want) {
     openblas_set_num_threads((int)want);
     g_atomic_int_set(&blas_current, (gint)want);
   }
-  g_mutex_unlock(&blas_lock);
+  lethe_mutex_unlock(&blas_lock);
 }
 
 /* ---- graph --------------------------------------------------------- */
@@ -98,6 +104,7 @@ blas_want(guint want)
 static void
 on_cancelled(GCancellable *cancellable, gpointer data)
 {
+  lethe_tsan_acquire(data); /* the graph as lethe_graph_new() made it */
   lethe_graph_stop(data);
 }
 
@@ -109,9 +116,14 @@ lethe_graph_new(guint threads, guint64 seed, GCancellable *cancellable)
   g->threads = threads;
   g->seed = seed;
   g->queue_size = DEFAULT_QUEUE_LEN;
+  g->capacity = DEFAULT_QUEUE_LEN;
+  g_mutex_init(&g->mem_lock);
   g_mutex_init(&g->lock);
   g_cond_init(&g->done);
   g->cancellable = cancellable ? g_object_ref(cancellable) : g_cancellable_new();
+  /* GCancellable runs the handler in the cancelling thread, through
+   * locks inside libglib that ThreadSanitizer cannot see. */
+  lethe_tsan_release(g);
   g->cancel_handler = g_cancellable_connect(g->cancellable, G_CALLBACK(on_cancelled), g, NULL);
   return g;
 }
@@ -128,6 +140,7 @@ lethe_graph_free(LetheGraph *g)
   g_clear_error(&g->error);
   g_free(g->output_dir);
   g_mutex_clear(&g->lock);
+  g_mutex_clear(&g->mem_lock);
   g_cond_clear(&g->done);
   g_free(g);
 }
@@ -143,6 +156,19 @@ void
 lethe_graph_set_queue_size(LetheGraph *g, guint frames)
 {
   g->queue_size = MAX(frames, 1);
+  g_atomic_int_set(&g->capacity, (gint)g->queue_size);
+}
+
+void
+lethe_graph_set_max_memory(LetheGraph *g, guint64 bytes)
+{
+  g->max_memory = bytes;
+}
+
+guint
+lethe_graph_get_queue_capacity(LetheGraph *g)
+{
+  return (guint)g_atomic_int_get(&g->capacity);
 }
 
 void
@@ -210,7 +236,9 @@ lethe_graph_add(LetheGraph *g, LetheNode *node)
   node->graph = g;
   node->index = g->nodes->len;
   node->seed = lethe_rng_derive_seed(g->seed, node->name);
+  lethe_mutex_lock(&g->lock); /* against lethe_graph_stop() from another thread */
   g_ptr_array_add(g->nodes, node);
+  lethe_mutex_unlock(&g->lock);
 }
 
 guint
@@ -258,16 +286,18 @@ lethe_graph_stop(LetheGraph *g)
   if (!g_atomic_int_compare_and_exchange(&g->stopping, 0, 1))
     return;
   g_cancellable_cancel(g->cancellable);
-  /* Wake every producer waiting for queue space. */
+  /* Wake every producer waiting for queue space.  Under g->lock: a
+   * cancellation can come from another thread while the graph is still
+   * being built (lethe_graph_add() reallocates the array). */
+  lethe_mutex_lock(&g->lock);
   for (guint i = 0; i < g->nodes->len; i++) {
     LetheNode *n = g_ptr_array_index(g->nodes, i);
-    g_mutex_lock(&n->lock);
+    lethe_mutex_lock(&n->lock);
     g_cond_broadcast(&n->space);
-    g_mutex_unlock(&n->lock);
+    lethe_mutex_unlock(&n->lock);
   }
-  g_mutex_lock(&g->lock);
   g_cond_broadcast(&g->done);
-  g_mutex_unlock(&g->lock);
+  lethe_mutex_unlock(&g->lock);
 }
 
 LetheNode *
@@ -330,13 +360,13 @@ fail(LetheGraph *g, LetheNode *node, GError *err)
                       node->plugin);
   lethe_node_attribute_error(node, &err);
 
-  g_mutex_lock(&g->lock);
+  lethe_mutex_lock(&g->lock);
   if (g->error == NULL && !was_stopping) {
     g->error = err;
     g->failed = node;
     err = NULL;
   }
-  g_mutex_unlock(&g->lock);
+  lethe_mutex_unlock(&g->lock);
   if (err)
     g_debug("%s (after the run had already stopped)", err->message);
   g_clear_error(&err);
@@ -495,17 +525,21 @@ thread_enter(LetheGraph *g)
 static void
 thread_leave(LetheGraph *g)
 {
-  if (--inline_depth == 0)
-    g_atomic_int_dec_and_test(&g->active_threads);
+  if (--inline_depth == 0 && g_atomic_int_dec_and_test(&g->active_threads) && stopping(g)) {
+    /* lethe_graph_run() waits for this before it closes the pool. */
+    lethe_mutex_lock(&g->lock);
+    g_cond_broadcast(&g->done);
+    lethe_mutex_unlock(&g->lock);
+  }
 }
 
 static void
 mark_started(LetheNode *n)
 {
   if (G_UNLIKELY(n->started_us == 0)) {
-    g_mutex_lock(&n->progress_lock);
+    lethe_mutex_lock(&n->progress_lock);
     n->started_us = g_get_monotonic_time();
-    g_mutex_unlock(&n->progress_lock);
+    lethe_mutex_unlock(&n->progress_lock);
   }
 }
 
@@ -531,7 +565,7 @@ call_node(LetheGraph *g, LetheNode *n, gboolean flush)
     if (vt && vt->flush)
       ok = vt->flush(n, &err);
   } else {
-    n->n_firings++;
+    __atomic_store_n(&n->n_firings, n->n_firings + 1, __ATOMIC_RELAXED); /* node_firings() */
     if (vt && vt->process)
       ok = vt->process(n, is_source(n) ? NULL : n->firing_inputs, &err);
   }
@@ -558,7 +592,7 @@ finish(LetheGraph *g, LetheNode *n)
   guint64 dropped = 0;
   const InPort *starved = NULL;
 
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   n->finished = TRUE;
   for (guint i = 0; i < n->n_inputs; i++) {
     InPort *p = &n->in[i];
@@ -567,7 +601,7 @@ finish(LetheGraph *g, LetheNode *n)
     if (p->connected && p->sticky && p->latest == NULL && !(p->spec->flags & LETHE_PORT_OPTIONAL))
       starved = p;
   }
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
 
   if (starved && dropped > 0) {
     fail(g, n,
@@ -585,9 +619,9 @@ finish(LetheGraph *g, LetheNode *n)
   if (stopping(g) || !call_node(g, n, TRUE))
     return;
 
-  g_mutex_lock(&n->progress_lock);
+  lethe_mutex_lock(&n->progress_lock);
   n->finished_us = g_get_monotonic_time();
-  g_mutex_unlock(&n->progress_lock);
+  lethe_mutex_unlock(&n->progress_lock);
 
   for (guint o = 0; o < n->n_outputs; o++) {
     OutPort *out = &n->out[o];
@@ -602,11 +636,20 @@ finish(LetheGraph *g, LetheNode *n)
 
   if (g->finished_fn)
     g->finished_fn(n, g->finished_data);
-  g_mutex_lock(&g->lock);
+  lethe_mutex_lock(&g->lock);
   g->n_finished++;
   if (g->n_finished == g->nodes->len)
     g_cond_broadcast(&g->done);
-  g_mutex_unlock(&g->lock);
+  lethe_mutex_unlock(&g->lock);
+}
+
+/* GThreadPool hands the task over inside libglib, which ThreadSanitizer
+ * does not see (sync-private.h): publish what this thread did to @n. */
+static void
+pool_push(LetheGraph *g, LetheNode *n)
+{
+  lethe_tsan_release(n);
+  g_thread_pool_push(g->pool, n, NULL);
 }
 
 /* Hands @n, claimed (RUNNING) by this thread, to the pool or runs it now. */
@@ -614,10 +657,10 @@ static void
 dispatch(LetheGraph *g, LetheNode *n, gboolean may_inline)
 {
   if (g->pool && (!may_inline || inline_depth >= MAX_INLINE_DEPTH)) {
-    g_mutex_lock(&n->lock);
+    lethe_mutex_lock(&n->lock);
     n->state = NODE_SCHEDULED;
-    g_mutex_unlock(&n->lock);
-    g_thread_pool_push(g->pool, n, NULL);
+    lethe_mutex_unlock(&n->lock);
+    pool_push(g, n);
     return;
   }
   run_node(g, n);
@@ -629,35 +672,35 @@ static void
 run_node(LetheGraph *g, LetheNode *n)
 {
   thread_enter(g);
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   while (!stopping(g)) {
     if (can_fire(n)) {
       take_inputs(n);
-      g_mutex_unlock(&n->lock);
+      lethe_mutex_unlock(&n->lock);
       gboolean ok = call_node(g, n, FALSE);
       release_inputs(n);
-      g_mutex_lock(&n->lock);
+      lethe_mutex_lock(&n->lock);
       if (!ok)
         break;
       if (is_source(n) && g->pool && !n->ended && g_thread_pool_unprocessed(g->pool) > 0) {
         /* Yield: other work is waiting for a thread. */
         n->state = NODE_SCHEDULED;
-        g_mutex_unlock(&n->lock);
-        g_thread_pool_push(g->pool, n, NULL);
+        lethe_mutex_unlock(&n->lock);
+        pool_push(g, n);
         thread_leave(g);
         return;
       }
       continue;
     }
     if (should_finish(n)) {
-      g_mutex_unlock(&n->lock);
+      lethe_mutex_unlock(&n->lock);
       finish(g, n);
-      g_mutex_lock(&n->lock);
+      lethe_mutex_lock(&n->lock);
     }
     break;
   }
   n->state = NODE_IDLE;
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
   thread_leave(g);
 }
 
@@ -666,26 +709,49 @@ pool_run(gpointer data, gpointer user_data)
 {
   LetheNode *n = data;
   LetheGraph *g = user_data;
+  lethe_tsan_acquire(n); /* what pool_push() published */
 
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   if (n->state != NODE_SCHEDULED) { /* stolen by a producer, or a stale task */
-    g_mutex_unlock(&n->lock);
+    lethe_mutex_unlock(&n->lock);
+    lethe_tsan_release(g);
     return;
   }
   n->state = NODE_RUNNING;
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
   run_node(g, n);
+  lethe_tsan_release(g); /* seen by lethe_graph_run() once the pool has ended */
+}
+
+/* Called with c->lock held. */
+static void
+starved_error(LetheNode *c, guint port, guint capacity, GError **error)
+{
+  const char *waits = "?";
+  for (guint i = 0; i < c->n_inputs; i++) {
+    const InPort *q = &c->in[i];
+    if (q->connected && !q->sticky && q->queue.len == 0 && !q->eos) {
+      waits = q->spec->name;
+      break;
+    }
+  }
+  g_set_error(error, LETHE_ERROR, LETHE_ERROR_LIMIT,
+              "node '%s' waits for a frame on its input '%s' while its input '%s' already holds "
+              "%u frame(s), all that --max-memory allows; the producer of '%s' pushes far ahead "
+              "of the producer of '%s': raise --max-memory, or interleave the two streams",
+              c->name, waits, c->in[port].spec->name, capacity, c->in[port].spec->name, waits);
 }
 
 /* Queues @frame (transfer full) on input @port of @c.  Returns @c claimed
  * (RUNNING) when the caller must run or dispatch it, else NULL. */
 static LetheNode *
-enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame)
+enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame, GError **over_budget)
 {
   InPort *p = &c->in[port];
   LetheFrame *drop = NULL;
+  guint capacity = (guint)g_atomic_int_get(&g->capacity);
 
-  g_mutex_lock(&c->lock);
+  lethe_mutex_lock(&c->lock);
   if (p->sticky) {
     drop = p->latest;
     p->latest = frame;
@@ -694,27 +760,35 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame)
     p->n_dropped++;
     drop = frame;
   } else {
-    while (p->queue.len >= g->queue_size && !stopping(g)) {
+    while (p->queue.len >= capacity && !stopping(g)) {
       if (c->state == NODE_RUNNING) {
         c->n_waiters++;
-        g_cond_wait(&c->space, &c->lock);
+        lethe_cond_wait(&c->space, &c->lock);
         c->n_waiters--;
         continue;
       }
       if (c->state == NODE_SCHEDULED || can_fire(c)) {
         /* Nobody is running it: drain it ourselves. */
         c->state = NODE_RUNNING;
-        g_mutex_unlock(&c->lock);
+        lethe_mutex_unlock(&c->lock);
         run_node(g, c);
-        g_mutex_lock(&c->lock);
+        lethe_mutex_lock(&c->lock);
         continue;
       }
-      break; /* starved on another input: waiting would never end */
+      /* Starved on another input: waiting would never end.  The queue
+       * grows past its bound, unless a memory budget forbids it. */
+      if (g->max_memory && over_budget) {
+        starved_error(c, port, capacity, over_budget);
+        drop = frame;
+      }
+      break;
     }
-    if (stopping(g))
-      drop = frame;
-    else
-      frame_ring_push(&p->queue, frame);
+    if (drop == NULL) {
+      if (stopping(g))
+        drop = frame;
+      else
+        frame_ring_push(&p->queue, frame);
+    }
   }
 
   LetheNode *claimed = NULL;
@@ -722,7 +796,7 @@ enqueue(LetheGraph *g, LetheNode *c, guint port, LetheFrame *frame)
     c->state = NODE_RUNNING;
     claimed = c;
   }
-  g_mutex_unlock(&c->lock);
+  lethe_mutex_unlock(&c->lock);
   if (drop)
     lethe_frame_unref(drop);
   return claimed;
@@ -733,13 +807,13 @@ deliver_eos(LetheGraph *g, LetheNode *c, guint port)
 {
   LetheNode *claimed = NULL;
 
-  g_mutex_lock(&c->lock);
+  lethe_mutex_lock(&c->lock);
   c->in[port].eos = TRUE;
   if (c->state == NODE_IDLE && (can_fire(c) || should_finish(c))) {
     c->state = NODE_RUNNING;
     claimed = c;
   }
-  g_mutex_unlock(&c->lock);
+  lethe_mutex_unlock(&c->lock);
   if (claimed)
     dispatch(g, claimed, TRUE);
 }
@@ -755,6 +829,88 @@ already_checked(const LetheNode *n, const LetheFrame *frame, const LetheSchema *
     if (n->firing_inputs[i] == frame && n->firing_checked[i] == schema)
       return TRUE;
   }
+  return FALSE;
+}
+
+/* "4.0 KiB", with a plain space (GLib puts a no-break space there). */
+static char *
+format_size(guint64 bytes)
+{
+  char *text = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+  char *nbsp = strstr(text, "\xc2\xa0");
+  if (nbsp) {
+    *nbsp = ' ';
+    memmove(nbsp + 1, nbsp + 2, strlen(nbsp + 2) + 1);
+  }
+  return text;
+}
+
+static guint64
+frame_bytes(const LetheFrame *frame)
+{
+  guint64 bytes = 0;
+  for (guint i = 0; i < lethe_frame_get_n_tensors(frame); i++)
+    bytes += lethe_tensor_n_bytes(lethe_frame_get_nth(frame, i, NULL));
+  return bytes;
+}
+
+/* The memory budget: each edge may hold `capacity` frames (a sticky input
+ * one), each as large as the largest its producer has pushed so far.  When
+ * a frame raises a producer's largest, the capacity of every queue is
+ * lowered to keep that within --max-memory; when not even one frame per
+ * edge fits, the run is refused.  Called by the firing thread of @n. */
+static gboolean
+account_memory(LetheGraph *g, LetheNode *n, OutPort *o, const LetheFrame *frame)
+{
+  guint64 bytes = frame_bytes(frame);
+  if (bytes <= o->largest || o->n_consumers == 0) /* only this thread writes o->largest */
+    return TRUE;
+
+  lethe_mutex_lock(&g->mem_lock);
+  o->largest = bytes;
+  guint64 sticky = 0, stream = 0, top = 0;
+  const LetheNode *top_node = n;
+  const OutPort *top_port = o;
+  for (guint i = 0; i < g->nodes->len; i++) {
+    const LetheNode *m = g_ptr_array_index(g->nodes, i);
+    for (guint k = 0; k < m->n_outputs; k++) {
+      const OutPort *q = &m->out[k];
+      for (guint c = 0; c < q->n_consumers; c++) {
+        const Consumer *to = &q->consumers[c];
+        if (to->node && to->node->in[to->port].sticky)
+          sticky += q->largest;
+        else
+          stream += q->largest;
+      }
+      if (q->largest * q->n_consumers > top) {
+        top = q->largest * q->n_consumers;
+        top_node = m;
+        top_port = q;
+      }
+    }
+  }
+  guint64 need = sticky + stream;
+  gboolean fits = need <= g->max_memory;
+  if (fits)
+    g_atomic_int_set(
+        &g->capacity,
+        (gint)(stream ? MIN(g->queue_size, (g->max_memory - sticky) / stream) : g->queue_size));
+  guint64 top_frame = top_port->largest;
+  guint top_edges = top_port->n_consumers;
+  lethe_mutex_unlock(&g->mem_lock);
+  if (fits)
+    return TRUE;
+
+  g_autofree char *budget = format_size(g->max_memory);
+  g_autofree char *total = format_size(need);
+  g_autofree char *largest = format_size(top_frame);
+  fail(g, n,
+       g_error_new(LETHE_ERROR, LETHE_ERROR_LIMIT,
+                   "the edge queues need more memory than --max-memory %s allows: with one frame "
+                   "on each edge they may hold %s, most of it frames of %s from '%s' output "
+                   "'%s' on %u edge(s); raise --max-memory to at least %s, or make the frames "
+                   "smaller",
+                   budget, total, largest, top_node->name, top_port->spec->name, top_edges, total));
   return FALSE;
 }
 
@@ -809,6 +965,10 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
       return FALSE;
     }
   }
+  if (G_UNLIKELY(g->max_memory) && !account_memory(g, n, o, frame)) {
+    lethe_frame_unref(frame);
+    return FALSE;
+  }
   o->n_pushed++;
   if (o->is_model && g->checkpoint_fn && !checkpoint(g, n, port, frame)) {
     lethe_frame_unref(frame);
@@ -826,7 +986,12 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
     return TRUE;
   }
   if (o->n_consumers == 1) {
-    LetheNode *c = enqueue(g, o->consumers[0].node, o->consumers[0].port, frame);
+    GError *over = NULL;
+    LetheNode *c = enqueue(g, o->consumers[0].node, o->consumers[0].port, frame, &over);
+    if (over) {
+      fail(g, n, over);
+      return FALSE;
+    }
     if (c)
       dispatch(g, c, TRUE);
     return !stopping(g);
@@ -838,11 +1003,15 @@ lethe_graph_push(LetheNode *n, guint port, LetheFrame *frame)
   guint n_claimed = 0;
   for (guint k = 0; k + 1 < o->n_consumers; k++)
     lethe_frame_ref(frame);
+  GError *over = NULL;
   for (guint k = 0; k < o->n_consumers; k++) {
-    LetheNode *c = enqueue(g, o->consumers[k].node, o->consumers[k].port, frame);
+    LetheNode *c =
+        enqueue(g, o->consumers[k].node, o->consumers[k].port, frame, over ? NULL : &over);
     if (c)
       claimed[n_claimed++] = c;
   }
+  if (over)
+    fail(g, n, over); /* the claimed ones see the stop and return */
   for (guint k = 0; k < n_claimed; k++)
     dispatch(g, claimed[k], k + 1 == n_claimed);
   return !stopping(g);
@@ -877,17 +1046,23 @@ lethe_graph_run(LetheGraph *g, GError **error)
     LetheNode *n = g_ptr_array_index(g->nodes, i);
     if (is_source(n) || !has_connected_input(n)) {
       n->state = NODE_SCHEDULED;
-      g_thread_pool_push(g->pool, n, NULL);
+      pool_push(g, n);
     }
   }
 
-  g_mutex_lock(&g->lock);
-  while (g->n_finished < g->nodes->len && !stopping(g))
-    g_cond_wait(&g->done, &g->lock);
-  g_mutex_unlock(&g->lock);
+  /* After a stop, wait until no thread runs node code either: such a
+   * thread may still hand work to the pool (dispatch, a yielding source),
+   * which must not happen once g_thread_pool_free() has begun.  A task
+   * that starts later sees the stop before it touches the pool. */
+  lethe_mutex_lock(&g->lock);
+  while (g->n_finished < g->nodes->len &&
+         !(stopping(g) && g_atomic_int_get(&g->active_threads) == 0))
+    lethe_cond_wait(&g->done, &g->lock);
+  lethe_mutex_unlock(&g->lock);
 
   /* Wait for every task: after a stop they return at their next check. */
   g_thread_pool_free(g->pool, FALSE, TRUE);
+  lethe_tsan_acquire(g); /* every task has returned (pool_run) */
   g->pool = NULL;
 
   if (g->error) {
@@ -925,7 +1100,7 @@ lethe_graph_deliver(LetheGraph *g, LetheNode *n, guint in, LetheFrame *frame, GE
     lethe_frame_unref(frame);
     return FALSE;
   }
-  LetheNode *c = enqueue(g, n, in, frame);
+  LetheNode *c = enqueue(g, n, in, frame, NULL);
   if (c)
     run_node(g, c);
   return harness_result(g, error);
@@ -948,27 +1123,27 @@ lethe_graph_fire_source(LetheGraph *g, LetheNode *n, GError **error)
   if (!harness_result(g, error))
     return FALSE;
 
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   gboolean fire = can_fire(n);
   if (fire)
     take_inputs(n);
   n->state = NODE_RUNNING;
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
 
   thread_enter(g);
   if (fire) {
     call_node(g, n, FALSE);
     release_inputs(n);
   }
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   gboolean done = !stopping(g) && should_finish(n);
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
   if (done)
     finish(g, n);
   thread_leave(g);
 
-  g_mutex_lock(&n->lock);
+  lethe_mutex_lock(&n->lock);
   n->state = NODE_IDLE;
-  g_mutex_unlock(&n->lock);
+  lethe_mutex_unlock(&n->lock);
   return harness_result(g, error);
 }

@@ -7,6 +7,7 @@
 #include <lethe/schema.h>
 
 #include "frame-private.h"
+#include "sync-private.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -926,6 +927,8 @@ scan_dir(SchemaTable *table, const char *dir)
   }
 }
 
+static GOnce table_once = G_ONCE_INIT;
+
 static gpointer
 load_table(gpointer unused)
 {
@@ -947,14 +950,16 @@ load_table(gpointer unused)
   g_autofree char *relocated = relocated_schemas_dir();
   if (relocated)
     scan_dir(table, relocated);
+  lethe_tsan_release(&table_once); /* g_once() orders this inside libglib */
   return table;
 }
 
 static SchemaTable *
 get_table(void)
 {
-  static GOnce once = G_ONCE_INIT;
-  return g_once(&once, load_table, NULL);
+  SchemaTable *table = g_once(&table_once, load_table, NULL);
+  lethe_tsan_acquire(&table_once);
+  return table;
 }
 
 const LetheSchema *

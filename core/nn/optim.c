@@ -111,8 +111,21 @@ sgd_update(const LetheOptimConfig *c, float *w, const float *gr, float *buf, con
 }
 
 /* The hot loop of the common case (no mask, no weight decay), cloned for
- * AVX-512 and AVX2: elementwise only, so every clone gives the same bits. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+ * AVX-512 and AVX2: elementwise only, so every clone gives the same bits.
+ * Not under ThreadSanitizer: the clones' IFUNC resolver runs while the
+ * library is relocated, before the TSan runtime exists, and its
+ * instrumented entry crashes every program that links liblethe. */
+#if defined(__SANITIZE_THREAD__)
+#define LETHE_SIMD_CLONES
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LETHE_SIMD_CLONES
+#endif
+#endif
+#ifndef LETHE_SIMD_CLONES
+#define LETHE_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+LETHE_SIMD_CLONES static void
 adam_plain(float *restrict w, const float *restrict gr, float *restrict m, float *restrict v,
            gint64 n, float b1, float b2, float step, float bc2_sqrt, float eps)
 {

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   lethe run FILE [node.param=value …] [--output DIR] [--seed N]
- *             [--threads N] [--queue-size N] [--checkpoint] [--quiet]
+ *             [--threads N] [--queue-size N] [--max-memory SIZE] [--checkpoint] [--quiet]
  *             [--plugin-path DIR]
  *   lethe run --resume DIR [--threads N] [--queue-size N] [--quiet] [--plugin-path DIR]
  *
@@ -21,6 +21,7 @@
 #include <lethe/run.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define REDRAW_INTERVAL_MS 100
@@ -76,6 +77,46 @@ on_redraw(gpointer data)
   g_autoptr(GPtrArray) snapshot = lethe_run_get_progress(ctx->run);
   progress_ui_update(ctx->ui, snapshot);
   return G_SOURCE_CONTINUE;
+}
+
+/* SIZE: bytes, or a number with K, M, G or T (powers of 1024; "MiB" and
+ * "MB" read the same). */
+static gboolean
+parse_size(const char *text, guint64 *out)
+{
+  char *end = NULL;
+  double v = g_ascii_strtod(text, &end);
+  guint64 unit = 1;
+  if (end != text) {
+    switch (g_ascii_toupper(*end)) {
+    case 'K':
+      unit = G_GUINT64_CONSTANT(1) << 10;
+      break;
+    case 'M':
+      unit = G_GUINT64_CONSTANT(1) << 20;
+      break;
+    case 'G':
+      unit = G_GUINT64_CONSTANT(1) << 30;
+      break;
+    case 'T':
+      unit = G_GUINT64_CONSTANT(1) << 40;
+      break;
+    }
+    if (unit > 1) {
+      end++;
+      if (g_ascii_strcasecmp(end, "iB") == 0 || g_ascii_strcasecmp(end, "B") == 0)
+        end += strlen(end);
+    }
+  }
+  if (end == text || *end != '\0' || !(v >= 1) || v * (double)unit > 9e18) {
+    fprintf(stderr,
+            "lethe run: --max-memory: '%s' is not a size; write bytes, or a number with K, M, "
+            "G or T (powers of 1024), e.g. --max-memory 512M\n",
+            text);
+    return FALSE;
+  }
+  *out = (guint64)(v * (double)unit);
+  return TRUE;
 }
 
 static gboolean
@@ -143,6 +184,8 @@ lethe_cmd_run(int argc, char **argv)
   g_autofree char *output = NULL;
   g_autofree char *seed_text = NULL;
   g_autofree char *resume_dir = NULL;
+  g_autofree char *max_memory_text = NULL;
+  guint64 max_memory = 0;
   g_autofree char *resume_seed = NULL;
   g_autofree char *resume_file = NULL;
   g_autoptr(GError) error = NULL;
@@ -159,6 +202,10 @@ lethe_cmd_run(int argc, char **argv)
        "Thread budget shared by nodes and BLAS (default: all processors)", "N"},
       {"queue-size", 0, 0, G_OPTION_ARG_INT, &queue_size,
        "Frames an edge holds before its producer waits (default 8)", "N"},
+      {"max-memory", 0, 0, G_OPTION_ARG_STRING, &max_memory_text,
+       "Keep the frames queued on edges within SIZE (e.g. 512M): queues shrink to fit, or the "
+       "run stops with an error",
+       "SIZE"},
       {"checkpoint", 0, 0, G_OPTION_ARG_NONE, &checkpoint,
        "Save every model a node emits as DIR/checkpoints/NODE-vVERSION.safetensors", NULL},
       {"resume", 0, 0, G_OPTION_ARG_FILENAME, &resume_dir,
@@ -202,6 +249,8 @@ lethe_cmd_run(int argc, char **argv)
   }
   if (seed_text && !parse_count("--seed", seed_text, G_MAXUINT64, &seed))
     return 2;
+  if (max_memory_text && !parse_size(max_memory_text, &max_memory))
+    return 2;
   if (threads < 0 || queue_size < 0) {
     fprintf(stderr, "lethe run: --threads and --queue-size take a positive number\n");
     return 2;
@@ -241,6 +290,7 @@ lethe_cmd_run(int argc, char **argv)
   if (queue_size)
     lethe_run_set_queue_size(run, (guint)queue_size);
   lethe_run_set_quiet(run, quiet);
+  lethe_run_set_max_memory(run, max_memory);
   if (checkpoint)
     lethe_run_set_checkpoints(run, TRUE);
 

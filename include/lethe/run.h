@@ -151,6 +151,20 @@ void lethe_run_set_checkpoints(LetheRun *run, gboolean checkpoints);
 void lethe_run_set_resume(LetheRun *run, gboolean resume);
 /** lethe_run_get_restored: how many frames a resumed run took back from checkpoints. */
 guint lethe_run_get_restored(LetheRun *run);
+/**
+ * lethe_run_set_max_memory:
+ * @bytes: what the frames queued on edges may take, 0 (the default) for no
+ *   limit
+ *
+ * Each edge may hold the queue size in frames, a sticky input one, each
+ * counted as large as the largest frame its producer has pushed so far.
+ * When a larger frame appears, the queues' capacity is lowered so the sum
+ * stays within @bytes (throttling producers); when not even one frame per
+ * edge fits, or a queue would have to grow past its capacity because its
+ * consumer waits on another input, the run fails with
+ * %LETHE_ERROR_LIMIT.  run.json records the capacity in force.
+ */
+void lethe_run_set_max_memory(LetheRun *run, guint64 bytes);
 /** lethe_run_set_quiet: no progress callbacks. */
 void lethe_run_set_quiet(LetheRun *run, gboolean quiet);
 void lethe_run_set_progress_func(LetheRun *run, LetheRunProgressFunc func, gpointer user_data);

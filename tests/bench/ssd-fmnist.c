@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   ssd-fmnist [--classes 1,9] [--epochs 10] [--sweep] [--no-oracle] [--limit N]
- *              [--train-order class-sorted|as-given]
+ *              [--train-order class-sorted|as-given|forget-last] [--ratios]
  *
  * Trains the MLP 784-512-256-10 (Adam 1e-3, batch 128), caches SSD's
  * training-set importance with an ssd-importance node, then for each class
@@ -12,7 +12,11 @@
  * forgotten training samples, the selected fraction and the times.  With
  * --sweep, also every α ∈ {0.5, 1, 2, 5, 10, 20} × λ ∈ {0.1, 0.5, 1} and the
  * setting with the lowest forget accuracy at a retained drop ≤ 3 points.
- * Results: docs/results.md.
+ * --train-order forget-last batches D exactly as the reference's loader for
+ * each request (the other classes in label order, then the forgotten one),
+ * recomputing []_D per class.  --ratios prints on stderr, per parameter
+ * tensor, how many entries have []_Df / []_D above 1, 2, 5 and α = 10 and
+ * the largest ratio.  Results: docs/results.md.
  */
 #include <math.h>
 #include <stdio.h>
@@ -136,6 +140,81 @@ evaluate(const LetheFrame *model, const Sets *s)
   return r;
 }
 
+/* The model with "ssd-importance/<p>" of @data batched in its given order
+ * (@order: train-order of the node). */
+static LetheFrame *
+importance_of(const LetheFrame *model, const LetheFrame *data, const char *order)
+{
+  GError *error = NULL;
+  g_autofree char *o = g_strdup_printf("train-order=%s", order);
+  const char *params[] = {o, NULL};
+  LetheCheck *h = lethe_check_new_from_registry(NULL, "ssd-importance", params, &error);
+  if (!h || !lethe_check_push(h, "data", lethe_frame_ref((LetheFrame *)data), &error) ||
+      !lethe_check_push(h, "model", lethe_frame_ref((LetheFrame *)model), &error))
+    g_error("ssd-importance: %s", error->message);
+  LetheFrame *out = lethe_check_pull(h, "model");
+  lethe_check_free(h);
+  return out;
+}
+
+/* The reference's D for forgetting @k: the other classes in label order,
+ * then class @k (each in file order). */
+static LetheFrame *
+forget_last(const LetheFrame *data, gint32 k)
+{
+  LetheTensor *x = lethe_frame_get_tensor(data, "x"), *y = lethe_frame_get_tensor(data, "y");
+  const gint64 n = x->shape[0], d = x->shape[1];
+  LetheTensor *xs = lethe_tensor_new_2d(LETHE_DTYPE_F32, n, d);
+  LetheTensor *ys = lethe_tensor_new_1d(LETHE_DTYPE_I32, n);
+  gint64 j = 0;
+  for (gint32 pass = 0; pass <= 10; pass++) {
+    const gint32 c = pass < 10 ? pass : k;
+    if (pass < 10 && c == k)
+      continue;
+    for (gint64 i = 0; i < n; i++)
+      if (lethe_tensor_i32(y)[i] == c) {
+        memcpy(lethe_tensor_f32(xs) + j * d, lethe_tensor_f32(x) + i * d, sizeof(float) * d);
+        lethe_tensor_i32(ys)[j++] = c;
+      }
+  }
+  LetheFrame *f = lethe_frame_new();
+  lethe_frame_take_tensor(f, "x", xs);
+  lethe_frame_take_tensor(f, "y", ys);
+  return f;
+}
+
+/* Per parameter tensor: how many entries have []_Df / []_D above 1, 2, 5, 10
+ * (the α = 10 test), the largest ratio and Σ[]_Df / Σ[]_D, on stderr. */
+static void
+print_ratios(const LetheFrame *with_d, const LetheFrame *with_f, gint32 k)
+{
+  for (guint i = 0; i < lethe_frame_get_n_tensors(with_d); i++) {
+    const char *name;
+    LetheTensor *d = lethe_frame_get_nth(with_d, i, &name);
+    if (!g_str_has_prefix(name, "ssd-importance/"))
+      continue;
+    LetheTensor *f = lethe_frame_get_tensor(with_f, name);
+    const float *dv = lethe_tensor_f32(d), *fv = lethe_tensor_f32(f);
+    gint64 n = lethe_tensor_n_elements(d), c1 = 0, c5 = 0, c10 = 0, c2 = 0;
+    double top = 0, sum_f = 0, sum_d = 0;
+    for (gint64 j = 0; j < n; j++) {
+      double r = dv[j] > 0 ? fv[j] / dv[j] : (fv[j] > 0 ? INFINITY : 0);
+      c1 += r > 1;
+      c2 += r > 2;
+      c5 += r > 5;
+      c10 += fv[j] > 10.0f * dv[j];
+      top = MAX(top, r);
+      sum_f += fv[j];
+      sum_d += dv[j];
+    }
+    fprintf(stderr,
+            "class %d %-10s n=%-7" G_GINT64_FORMAT " ratio>1: %-7" G_GINT64_FORMAT
+            " >2: %-6" G_GINT64_FORMAT " >5: %-6" G_GINT64_FORMAT " >10: %-6" G_GINT64_FORMAT
+            " max %.3f  sum_f/sum_d %.3f\n",
+            k, name + strlen("ssd-importance/"), n, c1, c2, c5, c10, top, sum_f / sum_d);
+  }
+}
+
 static LetheFrame *
 run_ssd(const LetheFrame *cached, const LetheFrame *forget, double alpha, double lambda)
 {
@@ -156,13 +235,15 @@ int
 main(int argc, char **argv)
 {
   int epochs = 10;
-  gboolean sweep = FALSE, oracle = TRUE;
+  gboolean sweep = FALSE, oracle = TRUE, ratios = FALSE;
   const char *classes_arg = "0,1,2,3,4,5,6,7,8,9";
   gint64 limit = 0;
   const char *order = "class-sorted";
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--sweep"))
       sweep = TRUE;
+    else if (!strcmp(argv[i], "--ratios"))
+      ratios = TRUE;
     else if (!strcmp(argv[i], "--no-oracle"))
       oracle = FALSE;
     else if (!strcmp(argv[i], "--epochs") && i + 1 < argc)
@@ -176,7 +257,7 @@ main(int argc, char **argv)
     else {
       fprintf(stderr,
               "usage: %s [--classes 1,9] [--epochs 10] [--sweep] [--no-oracle] "
-              "[--limit N]\n",
+              "[--limit N] [--train-order class-sorted|as-given|forget-last] [--ratios]\n",
               argv[0]);
       return 2;
     }
@@ -191,6 +272,8 @@ main(int argc, char **argv)
   GError *error = NULL;
   g_autofree char *order_param = g_strdup_printf("train-order=%s", order);
   const char *iparams[] = {order_param, NULL};
+  if (!strcmp(order, "forget-last"))
+    iparams[0] = "train-order=class-sorted"; /* recomputed per class below */
   LetheCheck *hi = lethe_check_new_from_registry(NULL, "ssd-importance", iparams, &error);
   lethe_check_push(hi, "data", lethe_frame_ref(trainset), &error);
   lethe_check_push(hi, "model", lethe_frame_ref(model), &error);
@@ -221,7 +304,17 @@ main(int argc, char **argv)
         s.train_retain_sub, "y",
         lethe_tensor_slice(lethe_frame_get_tensor(tr_retain, "y"), 0, MIN(10000, rx->shape[0])));
     Result orig = evaluate(model, &s);
-    g_autoptr(LetheFrame) un = run_ssd(cached, tr_forget, 10, 1);
+    g_autoptr(LetheFrame) per_class = NULL;
+    const LetheFrame *cache = cached;
+    if (!strcmp(order, "forget-last")) {
+      g_autoptr(LetheFrame) dk = forget_last(trainset, k);
+      cache = per_class = importance_of(model, dk, "as-given");
+    }
+    if (ratios) {
+      g_autoptr(LetheFrame) fi = importance_of(model, tr_forget, "as-given");
+      print_ratios(cache, fi, k);
+    }
+    g_autoptr(LetheFrame) un = run_ssd(cache, tr_forget, 10, 1);
     Result r = evaluate(un, &s);
     r.selected = lethe_frame_get_meta_double(un, "ssd-selected-fraction", NAN);
     r.seconds = lethe_frame_get_meta_double(un, "unlearn-seconds", NAN);
@@ -237,7 +330,7 @@ main(int argc, char **argv)
       double best_f = INFINITY;
       for (guint ai = 0; ai < G_N_ELEMENTS(alphas); ai++)
         for (guint li = 0; li < G_N_ELEMENTS(lambdas); li++) {
-          g_autoptr(LetheFrame) m = run_ssd(cached, tr_forget, alphas[ai], lambdas[li]);
+          g_autoptr(LetheFrame) m = run_ssd(cache, tr_forget, alphas[ai], lambdas[li]);
           Result q = evaluate(m, &s);
           fprintf(stderr, "class %d α=%g λ=%g: forget %.4f retain %.4f mia %.4f selected %.5f\n", k,
                   alphas[ai], lambdas[li], q.forget_acc, q.retain_acc, q.mia,

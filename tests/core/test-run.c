@@ -451,6 +451,83 @@ test_cli_sigint_exits_130_and_writes(void)
   rm_rf(dir);
 }
 
+static const char *big_chain_text = "[pipeline]\n"
+                                    "seed = 3\n"
+                                    "[source]\n"
+                                    "plugin = synthetic-source\n"
+                                    "frames = 20\n"
+                                    "shape = 1024\n"
+                                    "[pass]\n"
+                                    "plugin = identity\n"
+                                    "input = source\n"
+                                    "[stats]\n"
+                                    "plugin = tensor-stats\n"
+                                    "input = pass\n";
+
+/* Frames of 4 KiB on two edges: 20000 bytes leave room for 2 per queue. */
+static void
+test_max_memory_throttles_the_queues(void)
+{
+  g_autofree char *dir = tmp_dir();
+  g_autoptr(LethePipeline) p = pipeline_from(big_chain_text);
+  g_autoptr(LetheRun) run = lethe_run_new(p);
+  lethe_run_set_output_dir(run, dir);
+  lethe_run_set_threads(run, 2);
+  lethe_run_set_max_memory(run, 20000);
+  GError *error = NULL;
+  CU_ASSERT_TRUE(lethe_run_execute(run, &error));
+  LETHE_ASSERT_NO_ERROR(error);
+  CU_ASSERT_EQUAL(check_metrics_file(dir, "stats"), 60);
+  g_autoptr(JsonNode) root = read_json(dir, "run.json");
+  JsonObject *o = json_node_get_object(root);
+  CU_ASSERT_EQUAL(json_object_get_int_member(o, "max_memory"), 20000);
+  CU_ASSERT_EQUAL(json_object_get_int_member(o, "queue_capacity"), 2);
+  rm_rf(dir);
+}
+
+/* 6000 bytes cannot hold one 4 KiB frame on each of the two edges. */
+static void
+test_max_memory_refuses_what_cannot_fit(void)
+{
+  g_autofree char *dir = tmp_dir();
+  g_autoptr(LethePipeline) p = pipeline_from(big_chain_text);
+  g_autoptr(LetheRun) run = lethe_run_new(p);
+  lethe_run_set_output_dir(run, dir);
+  lethe_run_set_max_memory(run, 6000);
+  GError *error = NULL;
+  CU_ASSERT_FALSE(lethe_run_execute(run, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_LIMIT,
+                     "node 'pass' (plugin coreelements) failed: the edge queues need more memory "
+                     "than --max-memory 5.9 KiB allows: with one frame on each edge they may hold "
+                     "8.0 KiB, most of it frames of 4.0 KiB from 'source' output 'output' on 1 "
+                     "edge(s); raise --max-memory to at least 8.0 KiB");
+  g_clear_error(&error);
+  CU_ASSERT_EQUAL(lethe_run_get_exit_status(run), 1);
+  rm_rf(dir);
+
+  /* The same from the command line, and sizes it cannot read. */
+  g_autofree char *file = g_build_filename(dir, "big.lethe", NULL);
+  CU_ASSERT_EQUAL(g_mkdir_with_parents(dir, 0700), 0);
+  CU_ASSERT_TRUE_FATAL(g_file_set_contents(file, big_chain_text, -1, NULL));
+  g_autofree char *out = g_build_filename(dir, "out", NULL);
+  g_autofree char *err = NULL;
+  CU_ASSERT_EQUAL(
+      lethe_run_cli(&err, (const char *[]){file, "-q", "--max-memory", "6000", "-o", out, NULL}),
+      1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "raise --max-memory to at least 8.0 KiB"));
+  g_clear_pointer(&err, g_free);
+  CU_ASSERT_EQUAL(
+      lethe_run_cli(&err, (const char *[]){file, "-q", "--max-memory", "1M", "-o", out, NULL}), 0);
+  g_clear_pointer(&err, g_free);
+  CU_ASSERT_EQUAL(lethe_run_cli(&err, (const char *[]){file, "--max-memory", "12 parsecs", NULL}),
+                  2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "--max-memory: '12 parsecs' is not a size; write bytes, or "
+                                     "a number with K, M, G or T"));
+  g_remove(file);
+  rm_rf(out);
+  rm_rf(dir);
+}
+
 /* The first Ctrl-C waits for the nodes to stop; a node stuck in a long
  * call (identity sleeping 20 s) would keep the run alive, so a second
  * Ctrl-C exits at once, leaving whole files behind. */
@@ -520,4 +597,6 @@ LETHE_TEST_MAIN("run", LETHE_TEST(test_run_writes_valid_outputs),
                 LETHE_TEST(test_cli_failing_node_exits_1),
                 LETHE_TEST(test_cli_invalid_file_exits_2),
                 LETHE_TEST(test_cli_sigint_exits_130_and_writes),
-                LETHE_TEST(test_cli_second_sigint_exits_at_once))
+                LETHE_TEST(test_cli_second_sigint_exits_at_once),
+                LETHE_TEST(test_max_memory_throttles_the_queues),
+                LETHE_TEST(test_max_memory_refuses_what_cannot_fit))

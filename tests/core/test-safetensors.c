@@ -286,6 +286,8 @@ test_safetensors_corrupt_files_error_cleanly(void)
        "end before they begin"},
       {"{\"x\": {\"dtype\": \"U8\", \"shape\": [1], \"offsets\": [0, 1]}}", 1, -1,
        "tensor 'x' has an unknown field 'offsets'"},
+      {"{\"x\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}}  [3]", 4, -1,
+       "and byte 70 is not padding"},
       {"{\"__metadata__\": {\"k\": 3}}", 0, -1, "metadata 'k' is not a string"},
       {"{\"__metadata__\": {\"k\": \"[1,\", \"lethe:variant-keys\": \"['k']\"}}", 0, -1,
        "metadata 'k' = \"[1,\" is not a GVariant text"},

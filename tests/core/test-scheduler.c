@@ -589,6 +589,62 @@ test_unbalanced_diamond_does_not_deadlock(void)
 }
 
 static void
+test_max_memory_throttles_queues(void)
+{
+  /* Each frame is 48 bytes (x: 4 f32, r: 4 f64) on two edges: 96 bytes
+   * per frame per edge pair, so 200 bytes leave room for 2 frames per
+   * queue, below the queue size of 8. */
+  reset_seen();
+  LetheGraph *g = lethe_graph_new(2, 1, NULL);
+  lethe_graph_set_queue_size(g, 8);
+  lethe_graph_set_max_memory(g, 200);
+  LetheNode *s = add(g, "s", &src_type, P("frames=300"));
+  LetheNode *fast = add(g, "fast", &collect_type, NULL);
+  LetheNode *slow = add(g, "slow", &collect_type, P("sleep-us=200"));
+  lethe_graph_link(g, s, 0, fast, 0);
+  lethe_graph_link(g, s, 0, slow, 0);
+  CU_ASSERT_EQUAL(lethe_graph_get_queue_capacity(g), 8);
+  GError *error = NULL;
+  CU_ASSERT_TRUE(lethe_graph_run(g, &error));
+  LETHE_ASSERT_NO_ERROR(error);
+  CU_ASSERT_EQUAL(lethe_graph_get_queue_capacity(g), 2);
+  State *st = lethe_node_get_private(slow);
+  CU_ASSERT_TRUE(st->max_queue <= 2);
+  CU_ASSERT_EQUAL(seen_by("slow")->len, 300);
+  CU_ASSERT_EQUAL(seen_by("fast")->len, 300);
+  lethe_graph_finalize_nodes(g);
+  lethe_graph_free(g);
+}
+
+static void
+test_max_memory_refuses_a_queue_that_must_grow(void)
+{
+  /* The unbalanced diamond: under a budget the queue on 'a' may not grow
+   * past its capacity while 'pair' starves on 'b'; the run stops, naming
+   * both inputs, instead of exceeding the budget. */
+  reset_seen();
+  LetheGraph *g = lethe_graph_new(2, 1, NULL);
+  lethe_graph_set_queue_size(g, 2);
+  lethe_graph_set_max_memory(g, 1 << 20);
+  LetheNode *s = add(g, "s", &split_src_type, P("frames=50"));
+  LetheNode *pa = add(g, "pa", &pass_type, NULL);
+  LetheNode *pair = add(g, "pair", &pair_type, NULL);
+  LetheNode *c = add(g, "c", &collect_type, NULL);
+  lethe_graph_link(g, s, 0, pa, 0);
+  lethe_graph_link(g, pa, 0, pair, 0);
+  lethe_graph_link(g, s, 1, pair, 1);
+  lethe_graph_link(g, pair, 0, c, 0);
+  GError *error = NULL;
+  CU_ASSERT_FALSE(run(g, &error));
+  LETHE_ASSERT_ERROR(error, LETHE_ERROR, LETHE_ERROR_LIMIT,
+                     "node 'pair' waits for a frame on its input 'b' while its input 'a' already "
+                     "holds 2 frame(s), all that --max-memory allows");
+  CU_ASSERT_STRING_EQUAL(lethe_node_get_name(lethe_graph_get_failed_node(g)), "pa");
+  g_clear_error(&error);
+  lethe_graph_free(g);
+}
+
+static void
 test_parallel_firing_never_runs_a_node_twice(void)
 {
   /* Two sources on two threads both feed one node (sticky inputs, so each
@@ -761,6 +817,8 @@ LETHE_TEST_MAIN("scheduler", LETHE_TEST(test_chain_delivers_every_frame_in_order
                 LETHE_TEST(test_flush_output_precedes_end_of_stream),
                 LETHE_TEST(test_back_pressure_bounds_queues),
                 LETHE_TEST(test_unbalanced_diamond_does_not_deadlock),
+                LETHE_TEST(test_max_memory_throttles_queues),
+                LETHE_TEST(test_max_memory_refuses_a_queue_that_must_grow),
                 LETHE_TEST(test_parallel_firing_never_runs_a_node_twice),
                 LETHE_TEST(test_failure_is_attributed_and_stops_others),
                 LETHE_TEST(test_cancellation_stops_cleanly),

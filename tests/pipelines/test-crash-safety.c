@@ -89,19 +89,36 @@ make_workdir(void)
   g_autofree char *pl_path = g_build_filename(dir, "p.lethe", NULL);
   CU_ASSERT_TRUE_FATAL(g_file_set_contents(csv_path, csv->str, (gssize)csv->len, NULL));
   CU_ASSERT_TRUE_FATAL(g_file_set_contents(pl_path, pipeline_text, -1, NULL));
+  /* e.lethe: the same with an evaluator that scores every model frame
+   * (cl-metrics expects one model per task, not an ensemble). */
+  g_autofree char *head = g_strndup(pipeline_text, strstr(pipeline_text, "[eval]") - pipeline_text);
+  g_autofree char *ens = g_strconcat(head,
+                                     "[score]\nplugin = classify-metrics\nmodel = learn.model\n"
+                                     "test = data\n",
+                                     NULL);
+  g_autofree char *ens_path = g_build_filename(dir, "e.lethe", NULL);
+  CU_ASSERT_TRUE_FATAL(g_file_set_contents(ens_path, ens, -1, NULL));
   return dir;
 }
 
-/* lethe run -q -j 1 --checkpoint -o OUT WORKDIR/p.lethe [@override]. */
+/* lethe run -q -j 1 --checkpoint -o OUT WORKDIR/@pipeline [@overrides…]. */
 static GSubprocess *
-start_run_with(const char *workdir, const char *out, const char *override)
+start_pipeline(const char *workdir, const char *pipeline, const char *out,
+               const char *const *overrides)
 {
   g_autofree char *exe = lethe_exe();
-  g_autofree char *file = g_build_filename(workdir, "p.lethe", NULL);
+  g_autofree char *file = g_build_filename(workdir, pipeline, NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new();
+  const char *fixed[] = {exe, "run", "-q", "-j", "1", "--checkpoint", "-o", out, file};
+  for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
+    g_ptr_array_add(argv, (char *)fixed[i]);
+  for (const char *const *o = overrides; o && *o; o++)
+    g_ptr_array_add(argv, (char *)*o);
+  g_ptr_array_add(argv, NULL);
   GError *error = NULL;
-  GSubprocess *proc = g_subprocess_new(
-      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, exe, "run",
-      "-q", "-j", "1", "--checkpoint", "-o", out, file, override, NULL);
+  GSubprocess *proc = g_subprocess_newv(
+      (const char *const *)argv->pdata,
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
   LETHE_ASSERT_NO_ERROR(error);
   return proc;
 }
@@ -109,7 +126,7 @@ start_run_with(const char *workdir, const char *out, const char *override)
 static GSubprocess *
 start_run(const char *workdir, const char *out)
 {
-  return start_run_with(workdir, out, NULL);
+  return start_pipeline(workdir, "p.lethe", out, NULL);
 }
 
 /* Runs `lethe run ARGS…` to its end; returns the exit status and stderr. */
@@ -164,8 +181,12 @@ check_checkpoints(const char *dir, FolderCheck *c)
       continue;
     }
     gint64 version = 0;
+    guint index = 0;
     char tail[32] = "";
     CU_ASSERT_EQUAL_FATAL(sscanf(name, "learn-v%" G_GINT64_FORMAT "%31s", &version, tail), 2);
+    /* The second and later models of one version (an ensemble): -INDEX. */
+    if (tail[0] == '-')
+      CU_ASSERT_EQUAL(sscanf(tail, "-%u%31s", &index, tail), 2);
     CU_ASSERT_STRING_EQUAL(tail, ".safetensors");
     CU_ASSERT_TRUE_FATAL(version >= 1 && version <= N_TASKS);
     g_autofree char *path = g_build_filename(dir, name, NULL);
@@ -176,6 +197,7 @@ check_checkpoints(const char *dir, FolderCheck *c)
     LETHE_ASSERT_NO_ERROR(error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(model);
     CU_ASSERT_EQUAL(lethe_frame_get_meta_int(model, "version", -1), version);
+    CU_ASSERT_EQUAL(lethe_frame_get_meta_int(model, "member", 0), index);
     CU_ASSERT_EQUAL(lethe_frame_get_n_tensors(model), 6);
     seen[version] = TRUE;
     c->checkpoints++;
@@ -277,9 +299,15 @@ test_sigkill_leaves_whole_files_and_earlier_checkpoints(void)
   g_autofree char *ref = g_build_filename(work, "ref", NULL);
   GError *error = NULL;
 
-  /* An uninterrupted run: every checkpoint, and how long a run lasts. */
+  /* An uninterrupted run: every checkpoint, when the first one appears
+   * (start-up before it can take most of a short run) and how long a run
+   * lasts. */
+  g_autofree char *first = g_build_filename(ref, "checkpoints", "learn-v1.safetensors", NULL);
   gint64 t0 = g_get_monotonic_time();
   g_autoptr(GSubprocess) full = start_run(work, ref);
+  for (int i = 0; i < 20000 && !g_file_test(first, G_FILE_TEST_EXISTS); i++)
+    g_usleep(500);
+  double first_seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
   CU_ASSERT_TRUE_FATAL(g_subprocess_wait(full, NULL, &error));
   double run_seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
   CU_ASSERT_EQUAL_FATAL(g_subprocess_get_exit_status(full), 0);
@@ -297,7 +325,10 @@ test_sigkill_leaves_whole_files_and_earlier_checkpoints(void)
   for (guint k = 0; k < kills; k++) {
     g_autofree char *name = g_strdup_printf("kill%u", k);
     g_autofree char *out = g_build_filename(work, name, NULL);
-    gulong delay = (gulong)(g_rand_double_range(rand, 0.05, 1.0) * run_seconds * G_USEC_PER_SEC);
+    /* Mostly while checkpoints and metrics are being written: from just
+     * before the first checkpoint to the end of the run. */
+    double at = g_rand_double_range(rand, 0.8 * first_seconds, MAX(run_seconds, first_seconds));
+    gulong delay = (gulong)(at * G_USEC_PER_SEC);
     g_autoptr(GSubprocess) proc = start_run(work, out);
     g_usleep(delay);
     g_subprocess_force_exit(proc); /* SIGKILL */
@@ -315,12 +346,14 @@ test_sigkill_leaves_whole_files_and_earlier_checkpoints(void)
     total.tmp_other += c.tmp_other;
     rm_rf(out);
   }
-  printf("\ncrash safety (seed %u): %u SIGKILLs over a %.2f s run; %u files checked whole "
+  printf("\ncrash safety (seed %u): %u SIGKILLs between %.2f s and %.2f s of a run (first "
+         "checkpoint at %.2f s); %u files checked whole "
          "(%u checkpoints loaded, %u metrics lines parsed); %u kills came after the first "
          "checkpoint; %u kills landed inside a write (temporaries left: %u checkpoint, %u "
          "metrics, %u other)\n",
-         seed, kills, run_seconds, total.files, total.checkpoints, total.metric_lines, after_first,
-         mid_write, total.tmp_checkpoint, total.tmp_metrics, total.tmp_other);
+         seed, kills, 0.8 * first_seconds, run_seconds, first_seconds, total.files,
+         total.checkpoints, total.metric_lines, after_first, mid_write, total.tmp_checkpoint,
+         total.tmp_metrics, total.tmp_other);
   /* The kills must have hit the part of the run that writes checkpoints. */
   CU_ASSERT_TRUE(after_first >= kills / 4);
   CU_ASSERT_TRUE(total.checkpoints > 0);
@@ -347,9 +380,16 @@ read_metrics(const char *dir)
     if (strstr(name, "seconds"))
       continue;
     JsonNode *step = json_object_get_member(o, "step");
-    char *key = g_strdup_printf("%s/%s/%" G_GINT64_FORMAT, json_object_get_string_member(o, "node"),
-                                name, JSON_NODE_HOLDS_NULL(step) ? -1 : json_node_get_int(step));
-    g_hash_table_replace(values, key, json_to_string(json_object_get_member(o, "value"), FALSE));
+    /* The same metric of the same step again (one per model of an
+     * ensemble) gets the next number: the order is deterministic too. */
+    char *key = NULL;
+    for (guint k = 0; key == NULL || g_hash_table_contains(values, key); k++) {
+      g_free(key);
+      key =
+          g_strdup_printf("%s/%s/%" G_GINT64_FORMAT "#%u", json_object_get_string_member(o, "node"),
+                          name, JSON_NODE_HOLDS_NULL(step) ? -1 : json_node_get_int(step), k);
+    }
+    g_hash_table_insert(values, key, json_to_string(json_object_get_member(o, "value"), FALSE));
   }
   return values;
 }
@@ -375,25 +415,26 @@ same_tensors(const char *a_path, const char *b_path)
   return TRUE;
 }
 
-/* Killed after task k, resumed: every metric (and the last model) equals
- * the uninterrupted run's, bit for bit, and only the tasks after k were
- * trained again. */
+/* Killed after task 3 (or later), resumed: every metric and the last
+ * models equal the uninterrupted run's, bit for bit, and exactly the
+ * checkpoints on disk were taken back instead of trained.  @members: the
+ * models sgd-train trains per task (learn.seeds). */
 static void
-test_resume_reaches_the_numbers_of_an_uninterrupted_run(void)
+check_resume_matches_uninterrupted(const char *pipeline, const char *const *overrides,
+                                   guint members)
 {
   g_autofree char *work = make_workdir();
   g_autofree char *ref = g_build_filename(work, "ref", NULL);
   g_autofree char *cut = g_build_filename(work, "cut", NULL);
-  const char *slower = "learn.epochs=6"; /* time to kill it between two tasks */
   GError *error = NULL;
 
-  g_autoptr(GSubprocess) full = start_run_with(work, ref, slower);
+  g_autoptr(GSubprocess) full = start_pipeline(work, pipeline, ref, overrides);
   CU_ASSERT_TRUE_FATAL(g_subprocess_wait(full, NULL, &error));
   CU_ASSERT_EQUAL_FATAL(g_subprocess_get_exit_status(full), 0);
 
   /* Interrupt it once task 3 is checkpointed. */
   g_autofree char *third = g_build_filename(cut, "checkpoints", "learn-v3.safetensors", NULL);
-  g_autoptr(GSubprocess) proc = start_run_with(work, cut, slower);
+  g_autoptr(GSubprocess) proc = start_pipeline(work, pipeline, cut, overrides);
   for (int i = 0; i < 6000 && !g_file_test(third, G_FILE_TEST_EXISTS); i++)
     g_usleep(2000);
   g_subprocess_force_exit(proc);
@@ -404,6 +445,7 @@ test_resume_reaches_the_numbers_of_an_uninterrupted_run(void)
   FolderCheck before = {0};
   check_folder(cut, &before);
   CU_ASSERT_TRUE(before.last_version >= 3);
+  CU_ASSERT_TRUE(before.checkpoints >= 2 * members + 1); /* v3 may lack its second model */
 
   g_autofree char *err = NULL;
   int status = run_cli(&err, (const char *[]){"--resume", cut, "-j", "1", NULL});
@@ -411,7 +453,7 @@ test_resume_reaches_the_numbers_of_an_uninterrupted_run(void)
     fprintf(stderr, "\n%s\n", err);
   CU_ASSERT_EQUAL_FATAL(status, 0);
   g_autofree char *said =
-      g_strdup_printf("%u model frame(s) taken back from checkpoints", (guint)before.last_version);
+      g_strdup_printf("%u model frame(s) taken back from checkpoints", before.checkpoints);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, said));
 
   g_autoptr(GHashTable) want = read_metrics(ref);
@@ -431,11 +473,18 @@ test_resume_reaches_the_numbers_of_an_uninterrupted_run(void)
     }
   }
   CU_ASSERT_EQUAL(differ, 0);
-  g_autofree char *ref_last = g_build_filename(ref, "checkpoints", "learn-v10.safetensors", NULL);
-  CU_ASSERT_TRUE(same_tensors(ref_last, last));
-  printf("\nresume: killed after task %" G_GINT64_FORMAT " of %d; resumed with %" G_GINT64_FORMAT
-         " checkpoints taken back; %u metrics compared, %u differ; last model bit-identical\n",
-         before.last_version, N_TASKS, before.last_version, g_hash_table_size(want), differ);
+  for (guint m = 0; m < members; m++) {
+    g_autofree char *name = m ? g_strdup_printf("learn-v%d-%u.safetensors", N_TASKS, m)
+                              : g_strdup_printf("learn-v%d.safetensors", N_TASKS);
+    g_autofree char *a = g_build_filename(ref, "checkpoints", name, NULL);
+    g_autofree char *b = g_build_filename(cut, "checkpoints", name, NULL);
+    CU_ASSERT_TRUE(same_tensors(a, b));
+  }
+  printf("\nresume (%u model(s) per task): killed after task %" G_GINT64_FORMAT
+         " of %d; %u checkpoints taken back; %u metrics compared, %u differ; last model(s) "
+         "bit-identical\n",
+         members, before.last_version, N_TASKS, before.checkpoints, g_hash_table_size(want),
+         differ);
 
   g_autoptr(JsonParser) parser = json_parser_new();
   g_autofree char *record = g_build_filename(cut, "run.json", NULL);
@@ -443,7 +492,7 @@ test_resume_reaches_the_numbers_of_an_uninterrupted_run(void)
   JsonObject *o = json_node_get_object(json_parser_get_root(parser));
   CU_ASSERT_STRING_EQUAL(json_object_get_string_member(o, "status"), "succeeded");
   CU_ASSERT_TRUE(json_object_get_boolean_member(o, "resumed"));
-  CU_ASSERT_EQUAL(json_object_get_int_member(o, "restored_checkpoints"), before.last_version);
+  CU_ASSERT_EQUAL(json_object_get_int_member(o, "restored_checkpoints"), before.checkpoints);
 
   /* A finished run has nothing to resume. */
   g_clear_pointer(&err, g_free);
@@ -452,6 +501,22 @@ test_resume_reaches_the_numbers_of_an_uninterrupted_run(void)
   rm_rf(ref);
   rm_rf(cut);
   rm_rf(work);
+}
+
+static void
+test_resume_reaches_the_numbers_of_an_uninterrupted_run(void)
+{
+  /* epochs = 6: time to kill it between two tasks. */
+  check_resume_matches_uninterrupted("p.lethe", (const char *[]){"learn.epochs=6", NULL}, 1);
+}
+
+/* An ensemble pushes two models per task (-1 checkpoints); a kill between
+ * the two leaves the second to be trained again from the first's state. */
+static void
+test_resume_takes_back_every_model_of_an_ensemble(void)
+{
+  check_resume_matches_uninterrupted("e.lethe",
+                                     (const char *[]){"learn.epochs=3", "learn.seeds=2", NULL}, 2);
 }
 
 /* --resume refuses, without touching the folder, a run without
@@ -516,6 +581,36 @@ test_resume_refuses_what_it_cannot_resume(void)
   rm_rf(work);
 }
 
+/* A checkpoint that cannot be written fails the node that pushed the
+ * model, with the file and the reason; the checkpoints before it stay.
+ * (A folder where the file should go: rename() cannot replace it, even
+ * for root.) */
+static void
+test_checkpoint_that_cannot_be_written_fails_the_node(void)
+{
+  g_autofree char *work = make_workdir();
+  g_autofree char *out = g_build_filename(work, "out", NULL);
+  g_autofree char *blocker = g_build_filename(out, "checkpoints", "learn-v2.safetensors", NULL);
+  CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(blocker, 0700), 0);
+  g_autofree char *file = g_build_filename(work, "p.lethe", NULL);
+  g_autofree char *err = NULL;
+  CU_ASSERT_EQUAL(run_cli(&err, (const char *[]){"-q", "--checkpoint", "-o", out, file, NULL}), 1);
+  const char *want = "node 'learn' (plugin sgd) failed: cannot write the checkpoint of model "
+                     "version 2: ";
+  if (!strstr(err, want) || !strstr(err, blocker))
+    fprintf(stderr, "\n%s\n", err);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, blocker));
+  g_autofree char *first = g_build_filename(out, "checkpoints", "learn-v1.safetensors", NULL);
+  GError *error = NULL;
+  g_autoptr(LetheFrame) model = lethe_safetensors_load(first, &error);
+  LETHE_ASSERT_NO_ERROR(error);
+  CU_ASSERT_EQUAL(lethe_frame_get_meta_int(model, "version", -1), 1);
+  rm_rf(work);
+}
+
 LETHE_TEST_MAIN("crash-safety", LETHE_TEST(test_sigkill_leaves_whole_files_and_earlier_checkpoints),
                 LETHE_TEST(test_resume_reaches_the_numbers_of_an_uninterrupted_run),
-                LETHE_TEST(test_resume_refuses_what_it_cannot_resume))
+                LETHE_TEST(test_resume_takes_back_every_model_of_an_ensemble),
+                LETHE_TEST(test_resume_refuses_what_it_cannot_resume),
+                LETHE_TEST(test_checkpoint_that_cannot_be_written_fails_the_node))

@@ -207,8 +207,9 @@ test_idx_source_bad_files_are_named(void)
                  "labels=" LETHE_FMNIST_DIR "/train-labels-idx1-ubyte.gz"),
                LETHE_ERROR_INVALID,
                "images file " LETHE_FMNIST_DIR "/train-labels-idx1-ubyte.gz has rank 1");
+  /* The test labels start 9, 2, 1: item 0, right after the 8-byte header. */
   expect_error("idx-source", P("split=test", "classes=5"), LETHE_ERROR_INVALID,
-               "t10k-labels-idx1-ubyte.gz");
+               "t10k-labels-idx1-ubyte.gz: label 9 of item 0 (byte offset 8) is outside [0, 5)");
 
   /* A truncated gzip copy and a file that is not IDX at all. */
   g_autofree char *dir = g_dir_make_tmp("lethe-idx-XXXXXX", NULL);
@@ -224,6 +225,8 @@ test_idx_source_bad_files_are_named(void)
   g_autofree char *p_junk = param("labels", junk);
   g_autofree char *p_labels = param("labels", LETHE_FMNIST_DIR "/t10k-labels-idx1-ubyte.gz");
   expect_error("idx-source", P(p_cut, p_labels), LETHE_ERROR_PARSE, cut);
+  expect_error("idx-source", P(p_cut, p_labels), LETHE_ERROR_PARSE,
+               "corrupt or truncated data near byte");
   g_autofree char *p_images = param("images", LETHE_FMNIST_DIR "/t10k-images-idx3-ubyte.gz");
   expect_error("idx-source", P(p_images, p_junk), LETHE_ERROR_PARSE, junk);
   expect_error("idx-source", P("images=/nonexistent/images.gz", p_labels), LETHE_ERROR_NOT_FOUND,
@@ -682,6 +685,92 @@ test_wfdb_source_bad_records_name_the_file_and_record(void)
                "/nonexistent/ecg: no such file or folder");
 }
 
+/* Appends one file to a POSIX ustar archive being built in @tar. */
+static void
+tar_add(GString *tar, const char *name, const char *data, gsize len)
+{
+  char h[512] = {0};
+  g_strlcpy(h, name, 100);
+  g_snprintf(h + 100, 8, "%07o", 0644);
+  g_snprintf(h + 108, 8, "%07o", 0);
+  g_snprintf(h + 116, 8, "%07o", 0);
+  g_snprintf(h + 124, 12, "%011o", (unsigned)len);
+  g_snprintf(h + 136, 12, "%011o", 0);
+  memset(h + 148, ' ', 8);
+  h[156] = '0';
+  memcpy(h + 257, "ustar", 6);
+  memcpy(h + 263, "00", 2);
+  unsigned sum = 0;
+  for (int i = 0; i < 512; i++)
+    sum += (unsigned char)h[i];
+  g_snprintf(h + 148, 7, "%06o", sum);
+  g_string_append_len(tar, h, 512);
+  g_string_append_len(tar, data, (gssize)len);
+  static const char zeros[512] = {0};
+  g_string_append_len(tar, zeros, (gssize)((512 - len % 512) % 512));
+}
+
+/* An archive holding the copy of 00001_lr in @dir; its path. */
+static char *
+tar_record(const char *dir)
+{
+  g_autofree char *hea_path = g_build_filename(dir, "00001_lr.hea", NULL);
+  g_autofree char *dat_path = g_build_filename(dir, "00001_lr.dat", NULL);
+  g_autofree char *hea = NULL, *dat = NULL;
+  gsize hlen = 0, dlen = 0;
+  g_assert(g_file_get_contents(hea_path, &hea, &hlen, NULL));
+  g_assert(g_file_get_contents(dat_path, &dat, &dlen, NULL));
+  g_autoptr(GString) tar = g_string_new(NULL);
+  tar_add(tar, "ptbxl/00001_lr.hea", hea, hlen);
+  tar_add(tar, "ptbxl/00001_lr.dat", dat, dlen);
+  static const char end[1024] = {0};
+  g_string_append_len(tar, end, sizeof end);
+  char *path = g_build_filename(dir, "record.tar", NULL);
+  g_assert(g_file_set_contents(path, tar->str, (gssize)tar->len, NULL));
+  return path;
+}
+
+static void
+test_wfdb_source_bad_records_in_an_archive_name_the_archive(void)
+{
+  if (lethe_test_shared_data() == NULL) {
+    CU_FAIL("the shared data folder (ECG records) is missing");
+    return;
+  }
+  /* The intact record reads from the archive as from the folder. */
+  char *dir = broken_record(-1, NULL, NULL);
+  g_autofree char *tar = tar_record(dir);
+  g_autofree char *p = param("path", tar);
+  g_autoptr(LetheFrame) ok = must_run("wfdb-source", P(p, "leads=V6"));
+  CU_ASSERT_DOUBLE_EQUAL(lethe_tensor_f32(lethe_frame_get_tensor(ok, "x"))[0], -0.079, 1e-7);
+  g_unlink(tar);
+  remove_record(dir);
+
+  dir = broken_record(-1, " 1508 0 I", " 1509 0 I");
+  g_free(tar);
+  tar = tar_record(dir);
+  g_free(p);
+  p = param("path", tar);
+  g_autofree char *want = g_strdup_printf(
+      "%s: record '00001_lr': signal 0 (I) in '00001_lr.dat': checksum of the samples is 1508, "
+      "ptbxl/00001_lr.hea:2 says 1509",
+      tar);
+  expect_error("wfdb-source", P(p), LETHE_ERROR_PARSE, want);
+  g_unlink(tar);
+  remove_record(dir);
+
+  dir = broken_record(20000, NULL, NULL);
+  g_free(tar);
+  tar = tar_record(dir);
+  g_free(p);
+  p = param("path", tar);
+  g_autofree char *want2 =
+      g_strdup_printf("%s: record '00001_lr': ptbxl/00001_lr.hea declares 1000", tar);
+  expect_error("wfdb-source", P(p), LETHE_ERROR_PARSE, want2);
+  g_unlink(tar);
+  remove_record(dir);
+}
+
 /* ---- csv-source ---------------------------------------------------------- */
 
 static char *
@@ -796,5 +885,6 @@ LETHE_TEST_MAIN("data-nodes", LETHE_TEST(test_idx_source_emits_fashion_mnist_wit
                 LETHE_TEST(test_wfdb_source_reads_cinc_mat_records_and_groups_hospitals),
                 LETHE_TEST(test_wfdb_source_reads_loose_records_across_signal_files),
                 LETHE_TEST(test_wfdb_source_bad_records_name_the_file_and_record),
+                LETHE_TEST(test_wfdb_source_bad_records_in_an_archive_name_the_archive),
                 LETHE_TEST(test_csv_source_emits_features_and_sorted_text_classes),
                 LETHE_TEST(test_csv_source_label_column_delimiter_and_nan))

@@ -627,7 +627,33 @@ test_wfdb_empty_header_and_empty_signal_file(void)
   LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_PARSE, "no record line");
 }
 
+/* Headers declaring sizes no file can hold: refused from the header and
+ * the signal file's size, before anything that large is allocated (the
+ * products overflow 64 bits if computed naively). */
+static void
+test_wfdb_refuses_absurd_sizes_before_allocating(void)
+{
+  const gint16 s[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  GError *err = NULL;
+  write_record("huge",
+               "huge 4 500 4611686018427387904\nhuge.dat 16 100 16 0 1 0 0 i\n"
+               "huge.dat 16 100 16 0 2 0 0 ii\nhuge.dat 16 100 16 0 3 0 0 iii\n"
+               "huge.dat 16 100 16 0 4 0 0 avr\n",
+               s, 8);
+  write_record("wide", "wide 100000000 500 4\nwide.dat 16\n", s, 8);
+  g_autoptr(WfdbSource) src = wfdb_source_open(tmpdir, NULL, &err);
+  LETHE_ASSERT_NO_ERROR(err);
+  CU_ASSERT_PTR_NULL(wfdb_record_load(src, "huge", &err));
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_PARSE,
+                     "huge.hea declares 4611686018427387904 samples per signal");
+  g_clear_error(&err);
+  CU_ASSERT_PTR_NULL(wfdb_record_load(src, "wide", &err));
+  LETHE_ASSERT_ERROR(err, LETHE_ERROR, LETHE_ERROR_PARSE, "expected the number of signals");
+  g_clear_error(&err);
+}
+
 LETHE_TEST_MAIN("wfdb", LETHE_TEST(test_wfdb_header_parses_fields_and_defaults),
+                LETHE_TEST(test_wfdb_refuses_absurd_sizes_before_allocating),
                 LETHE_TEST(test_wfdb_empty_header_and_empty_signal_file),
                 LETHE_TEST(test_wfdb_header_errors_name_file_and_line),
                 LETHE_TEST(test_wfdb_decodes_formats_16_61_80_212),

@@ -71,6 +71,16 @@ prefixed_failure(GError **error, const char *name)
   return FALSE;
 }
 
+/* A record's failure: the messages name the record and its files relative
+ * to the source, so name the source (folder or archive) too. */
+static gboolean
+record_failure(GError **error, const char *name, const char *path)
+{
+  if (error && *error && strstr((*error)->message, path) == NULL)
+    g_prefix_error(error, "%s: ", path);
+  return prefixed_failure(error, name);
+}
+
 static gboolean
 bad_bandpass(GError **error, const char *name)
 {
@@ -219,7 +229,7 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
     Loaded l = {0};
     l.rec = wfdb_record_load(src, keys->pdata[r], error);
     if (l.rec == NULL)
-      return prefixed_failure(error, name);
+      return record_failure(error, name, path);
     g_array_append_val(loaded, l);
     Loaded *cur = &g_array_index(loaded, Loaded, loaded->len - 1);
     WfdbRecord *rec = cur->rec;
@@ -231,7 +241,7 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
     g_autofree guint *idx = g_new(guint, MAX(n_leads, 1));
     if (leads[0]) {
       if (!wfdb_match_leads(rec, (const char *const *)leads, n_leads, idx, error))
-        return prefixed_failure(error, name);
+        return record_failure(error, name, path);
     } else {
       for (guint i = 0; i < n_leads; i++)
         idx[i] = i;
@@ -330,7 +340,7 @@ wfdb_source_process(LetheNode *node, LetheFrame **inputs, GError **error)
     for (guint a = 0; a < n_ann; a++) {
       g_autoptr(GArray) anns = wfdb_record_load_annotations(src, rec, ann_exts[a], error);
       if (anns == NULL)
-        return prefixed_failure(error, name);
+        return record_failure(error, name, path);
       for (guint k = 0; k < anns->len; k++) {
         WfdbAnnotation *an = &g_array_index(anns, WfdbAnnotation, k);
         gint64 rr = r, s = (gint64)llround((double)an->sample * fs_out / h->fs);
