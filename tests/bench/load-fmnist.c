@@ -50,7 +50,13 @@ main(int argc, char **argv)
   g_autofree char *script = g_build_filename(src ? src : LETHE_BENCH_SOURCE_DIR, "tests", "bench",
                                              "load_fmnist.py", NULL);
   g_autofree char *runs_s = g_strdup_printf("%d", MAX(runs, 1));
-  char *pyargv[] = {"python3", script, (char *)path, runs_s, NULL};
+  /* The distribution's Python, which has python3-numpy, unless
+   * LETHE_PYTHON names another; a python3 earlier on PATH may lack NumPy. */
+  const char *python = g_getenv("LETHE_PYTHON");
+  if (!python)
+    python =
+        g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ? "/usr/bin/python3" : "python3";
+  char *pyargv[] = {(char *)python, script, (char *)path, runs_s, NULL};
   g_autoptr(GError) err = NULL;
   int status = 0;
   if (!g_spawn_sync(NULL, pyargv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL,
