@@ -91,6 +91,16 @@ G_GNUC_INTERNAL void nn_parallel_for(gint64 n, void (*fn)(gint64 begin, gint64 e
 
 #define NN_IS_F32(v) ((v)->dtype == LETHE_DTYPE_F32)
 
+/* Calls name_f32 or name_f64, the typed kernels each ops*.c file
+ * instantiates, after the dtype of @v. */
+#define DISPATCH(v, name, ...)                                                                     \
+  do {                                                                                             \
+    if ((v)->dtype == LETHE_DTYPE_F32)                                                             \
+      name##_f32(__VA_ARGS__);                                                                     \
+    else                                                                                           \
+      name##_f64(__VA_ARGS__);                                                                     \
+  } while (0)
+
 /* GEMM on either dtype; row-major. */
 static inline void
 nn_gemm(LetheDType dt, gboolean ta, gboolean tb, int m, int n, int k, double alpha, const void *a,

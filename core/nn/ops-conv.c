@@ -24,14 +24,6 @@
 #undef NN_T
 #undef F
 
-#define DISPATCH(v, name, ...)                                                                     \
-  do {                                                                                             \
-    if ((v)->dtype == LETHE_DTYPE_F32)                                                             \
-      name##_f32(__VA_ARGS__);                                                                     \
-    else                                                                                           \
-      name##_f64(__VA_ARGS__);                                                                     \
-  } while (0)
-
 #else
 
 /* Type names of this instantiation (Geom is Geom_f32 or Geom_f64). */

@@ -22,14 +22,6 @@
 #undef NN_T
 #undef F
 
-#define DISPATCH(v, name, ...)                                                                     \
-  do {                                                                                             \
-    if ((v)->dtype == LETHE_DTYPE_F32)                                                             \
-      name##_f32(__VA_ARGS__);                                                                     \
-    else                                                                                           \
-      name##_f64(__VA_ARGS__);                                                                     \
-  } while (0)
-
 enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV };
 enum { UN_RELU, UN_GELU, UN_TANH, UN_SIGMOID, UN_SIGN, UN_EXP, UN_LOG, UN_SQUARE };
 
